@@ -1,0 +1,127 @@
+#include "test.h"
+
+#include <errno.h>
+#include <ftw.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "fdleak.h"
+#include "proc.h"
+#include "test_private.h"
+
+const struct wcp_test *test_current;
+
+const char *test_name(void) {
+	return test_current != NULL ? test_current->name : "main";
+}
+
+void test_log(const char *fmt, ...) {
+	va_list args;
+	va_start(args, fmt);
+	fprintf(stderr, "[%s] ", test_name());
+	vfprintf(stderr, fmt, args);
+	fputc('\n', stderr);
+	va_end(args);
+}
+
+const char *test_status_word(int status) {
+	switch (status) {
+	case WCP_TEST_PASS:
+		return "PASS";
+	case WCP_TEST_SKIP:
+		return "SKIP";
+	case WCP_TEST_ERROR:
+		return "ERROR";
+	default:
+		return "FAIL";
+	}
+}
+
+void test_end_(int status, const char *file, int line, const char *fmt, ...) {
+	const char *word = test_status_word(status);
+	va_list args;
+	va_start(args, fmt);
+	fprintf(stderr, "[%s] %s at %s:%d: ", test_name(), word, file, line);
+	vfprintf(stderr, fmt, args);
+	fputc('\n', stderr);
+	va_end(args);
+	// exit() runs the atexit handler that stops the test's helpers.
+	exit(status);
+}
+
+#define MAX_END_DIRS 16
+
+static char end_dirs[MAX_END_DIRS][PATH_MAX];
+
+static int remove_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw) {
+	remove(path);
+	return 0;
+}
+
+void test_remove_tree(const char *path) {
+	if (path[0] == '\0') {
+		return;
+	}
+	if (getenv("WCP_TEST_KEEP") != NULL) {
+		test_log("keeping %s", path);
+		return;
+	}
+	nftw(path, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+void test_remove_at_end(const char *path) {
+	for (size_t i = 0; i < MAX_END_DIRS; i++) {
+		if (end_dirs[i][0] == '\0') {
+			snprintf(end_dirs[i], sizeof(end_dirs[i]), "%s", path);
+			return;
+		}
+	}
+	test_log("too many directories to remove at the end; %s stays", path);
+}
+
+void test_format(char *dst, size_t size, const char *fmt, ...) {
+	va_list args;
+	va_start(args, fmt);
+	int len = vsnprintf(dst, size, fmt, args);
+	va_end(args);
+	if (len < 0 || (size_t)len >= size) {
+		test_error("text too long for its buffer: %s", dst);
+	}
+}
+
+static void handle_alarm(int sig) {
+	static const char msg[] = "timed out or interrupted; stopping helper processes\n";
+	ssize_t ret = write(STDERR_FILENO, msg, sizeof(msg) - 1);
+	(void)ret;
+	proc_kill_all_from_signal();
+	_exit(WCP_TEST_ERROR);
+}
+
+void test_stop_helpers(void) {
+	proc_stop_all();
+	for (size_t i = 0; i < MAX_END_DIRS; i++) {
+		test_remove_tree(end_dirs[i]);
+		end_dirs[i][0] = '\0';
+	}
+}
+
+void test_guard_process(unsigned int timeout_s) {
+	struct sigaction sa = {.sa_handler = handle_alarm};
+	sigaction(SIGALRM, &sa, NULL);
+	// meson's own timeout sends SIGTERM; that must also stop helpers.
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	atexit(test_stop_helpers);
+	// Orphaned grandchildren (a helper's own children) become ours to reap.
+	prctl(PR_SET_CHILD_SUBREAPER, 1);
+	alarm(timeout_s);
+}
