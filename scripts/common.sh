@@ -7,7 +7,7 @@ root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 packages=(
 	gcc libc6-dev meson ninja-build pkg-config
 	libwayland-dev libwayland-bin wayland-protocols libpng-dev
-	weston wayland-utils clang-format
+	weston wayland-utils clang-format procps
 )
 
 as_root() {
