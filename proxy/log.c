@@ -1,0 +1,67 @@
+#include "log.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <string.h>
+#include <time.h>
+
+static const char *log_program = "wl-cross-proxy";
+static enum wcp_log_level log_level = WCP_INFO;
+
+void log_init(const char *program, enum wcp_log_level level) {
+	log_program = program;
+	log_level = level;
+}
+
+bool log_level_parse(const char *name, enum wcp_log_level *level) {
+	static const char *const names[] = {"silent", "error", "info", "debug"};
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		if (strcmp(name, names[i]) == 0) {
+			*level = (enum wcp_log_level)i;
+			return true;
+		}
+	}
+	return false;
+}
+
+bool log_enabled(enum wcp_log_level level) {
+	return level <= log_level;
+}
+
+static void log_va(enum wcp_log_level level, const char *file, int line, const char *suffix,
+	const char *fmt, va_list args) {
+	static const char *const tags[] = {"", "error", "info", "debug"};
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	fprintf(stderr, "%ld.%03ld %s %s [%s:%d] ", (long)ts.tv_sec, ts.tv_nsec / 1000000,
+		log_program, tags[level], file, line);
+	vfprintf(stderr, fmt, args);
+	if (suffix != NULL) {
+		fprintf(stderr, ": %s", suffix);
+	}
+	fputc('\n', stderr);
+}
+
+void log_line(enum wcp_log_level level, const char *file, int line, const char *fmt, ...) {
+	if (!log_enabled(level)) {
+		return;
+	}
+	int saved = errno;
+	va_list args;
+	va_start(args, fmt);
+	log_va(level, file, line, NULL, fmt, args);
+	va_end(args);
+	errno = saved;
+}
+
+void log_line_errno(enum wcp_log_level level, const char *file, int line, const char *fmt, ...) {
+	if (!log_enabled(level)) {
+		return;
+	}
+	int saved = errno;
+	va_list args;
+	va_start(args, fmt);
+	log_va(level, file, line, strerror(saved), fmt, args);
+	va_end(args);
+	errno = saved;
+}

@@ -1,0 +1,381 @@
+/* The emu backend: carries each request to wl-cross-emu (see emu_wire.h). */
+#include "virtgpu/device.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "virtgpu/emu_wire.h"
+
+struct wcp_emu_device {
+	struct wcp_virtgpu_device base;
+	int sock;
+	bool broken; // the connection failed once: every later request is -EIO
+	uint8_t *buffer; // WCP_EMU_MAX_MESSAGE bytes, for requests and replies
+};
+
+/** Where a request's pointer data lives, as emu_wire.h lists it. */
+struct wcp_emu_call {
+	const void *out_extra[2]; // request extra, in pieces
+	size_t out_extra_size[2];
+	int out_fd; // -1: none
+	void *in_extra; // reply extra goes here
+	size_t in_extra_max;
+	size_t in_extra_size; // out: what the reply carried
+	int in_fd; // out: the reply's fd or -1
+};
+
+static struct wcp_emu_device *emu_device(struct wcp_virtgpu_device *device) {
+	return (struct wcp_emu_device *)device;
+}
+
+static int emu_fail(struct wcp_emu_device *emu, const char *what) {
+	if (!emu->broken) {
+		wcp_log(WCP_ERROR, "connection to wl-cross-emu (%s) broken: %s", emu->base.name,
+			what);
+	}
+	emu->broken = true;
+	return -EIO;
+}
+
+static void close_received_fds(struct msghdr *msg, int *keep) {
+	*keep = -1;
+	for (struct cmsghdr *c = CMSG_FIRSTHDR(msg); c != NULL; c = CMSG_NXTHDR(msg, c)) {
+		if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS) {
+			continue;
+		}
+		size_t n = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+		for (size_t i = 0; i < n; i++) {
+			int fd;
+			memcpy(&fd, CMSG_DATA(c) + i * sizeof(int), sizeof(fd));
+			if (*keep < 0) {
+				*keep = fd;
+			} else {
+				close(fd);
+			}
+		}
+	}
+}
+
+static int emu_call(struct wcp_emu_device *emu, uint32_t request, void *arg, uint32_t arg_size,
+	struct wcp_emu_call *call) {
+	call->in_fd = -1;
+	call->in_extra_size = 0;
+	if (emu->broken) {
+		return -EIO;
+	}
+	size_t extra = call->out_extra_size[0] + call->out_extra_size[1];
+	size_t total = sizeof(struct wcp_emu_request) + arg_size + extra;
+	if (total > WCP_EMU_MAX_MESSAGE) {
+		// Larger than the emulator takes; the kernel would copy it, but no guest sends this much.
+		return -E2BIG;
+	}
+	struct wcp_emu_request header = {
+		.request = request,
+		.arg_size = arg_size,
+		.extra_size = (uint32_t)extra,
+	};
+	uint8_t *p = emu->buffer;
+	memcpy(p, &header, sizeof(header));
+	p += sizeof(header);
+	memcpy(p, arg, arg_size);
+	p += arg_size;
+	for (int i = 0; i < 2; i++) {
+		if (call->out_extra_size[i] > 0) {
+			memcpy(p, call->out_extra[i], call->out_extra_size[i]);
+			p += call->out_extra_size[i];
+		}
+	}
+
+	struct iovec iov = {.iov_base = emu->buffer, .iov_len = total};
+	union {
+		char buf[CMSG_SPACE(sizeof(int))];
+		struct cmsghdr align;
+	} control;
+	memset(&control, 0, sizeof(control));
+	struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1};
+	if (call->out_fd >= 0) {
+		msg.msg_control = control.buf;
+		msg.msg_controllen = sizeof(control.buf);
+		struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
+		c->cmsg_level = SOL_SOCKET;
+		c->cmsg_type = SCM_RIGHTS;
+		c->cmsg_len = CMSG_LEN(sizeof(int));
+		memcpy(CMSG_DATA(c), &call->out_fd, sizeof(int));
+	}
+	ssize_t sent;
+	do {
+		sent = sendmsg(emu->sock, &msg, MSG_NOSIGNAL);
+	} while (sent < 0 && errno == EINTR);
+	if (sent < 0 || (size_t)sent != total) {
+		return emu_fail(emu, sent < 0 ? strerror(errno) : "short send");
+	}
+
+	iov.iov_base = emu->buffer;
+	iov.iov_len = WCP_EMU_MAX_MESSAGE;
+	memset(&control, 0, sizeof(control));
+	msg = (struct msghdr){
+		.msg_iov = &iov,
+		.msg_iovlen = 1,
+		.msg_control = control.buf,
+		.msg_controllen = sizeof(control.buf),
+	};
+	ssize_t n;
+	do {
+		n = recvmsg(emu->sock, &msg, MSG_CMSG_CLOEXEC);
+	} while (n < 0 && errno == EINTR);
+	if (n <= 0) {
+		return emu_fail(
+			emu, n < 0 ? strerror(errno) : "wl-cross-emu closed the connection");
+	}
+	int fd;
+	close_received_fds(&msg, &fd);
+	struct wcp_emu_reply reply;
+	if ((msg.msg_flags & (MSG_TRUNC | MSG_CTRUNC)) != 0 || (size_t)n < sizeof(reply)) {
+		goto error_malformed;
+	}
+	memcpy(&reply, emu->buffer, sizeof(reply));
+	if (reply.arg_size != arg_size || reply.extra_size > call->in_extra_max ||
+		(size_t)n != sizeof(reply) + reply.arg_size + reply.extra_size ||
+		reply.result > 0 || reply.result < -4095) {
+		goto error_malformed;
+	}
+	if (reply.result == 0) {
+		memcpy(arg, emu->buffer + sizeof(reply), arg_size);
+		if (reply.extra_size > 0) {
+			memcpy(call->in_extra, emu->buffer + sizeof(reply) + arg_size,
+				reply.extra_size);
+		}
+		call->in_extra_size = reply.extra_size;
+		call->in_fd = fd;
+	} else if (fd >= 0) {
+		close(fd);
+	}
+	return reply.result;
+
+error_malformed:
+	if (fd >= 0) {
+		close(fd);
+	}
+	return emu_fail(emu, "malformed reply");
+}
+
+static int emu_ioctl(struct wcp_virtgpu_device *device, uint32_t request, void *arg) {
+	struct wcp_emu_device *emu = emu_device(device);
+	struct wcp_emu_call call = {.out_fd = -1};
+	int ret;
+	switch (request) {
+	case WCP_IOCTL_VIRTGPU_GETPARAM: {
+		struct drm_virtgpu_getparam *a = arg;
+		void *out = (void *)(uintptr_t)a->value; // before the reply overwrites *a
+		int32_t value = 0;
+		call.in_extra = &value;
+		call.in_extra_max = sizeof(value);
+		ret = emu_call(emu, request, a, sizeof(*a), &call);
+		if (ret == 0) {
+			if (call.in_extra_size != sizeof(value)) {
+				return emu_fail(emu, "GETPARAM reply without a value");
+			}
+			a->value = (uint64_t)(uintptr_t)out;
+			memcpy(out, &value, sizeof(value));
+		}
+		return ret;
+	}
+	case WCP_IOCTL_VIRTGPU_GET_CAPS: {
+		struct drm_virtgpu_get_caps *a = arg;
+		call.in_extra = (void *)(uintptr_t)a->addr;
+		call.in_extra_max = a->size;
+		return emu_call(emu, request, a, sizeof(*a), &call);
+	}
+	case WCP_IOCTL_VIRTGPU_CONTEXT_INIT: {
+		struct wcp_virtgpu_context_init *a = arg;
+		call.out_extra[0] = (const void *)(uintptr_t)a->ctx_set_params;
+		call.out_extra_size[0] =
+			(size_t)a->num_params * sizeof(struct wcp_virtgpu_context_set_param);
+		return emu_call(emu, request, a, sizeof(*a), &call);
+	}
+	case WCP_IOCTL_VIRTGPU_RESOURCE_CREATE_BLOB: {
+		struct wcp_virtgpu_resource_create_blob *a = arg;
+		call.out_extra[0] = (const void *)(uintptr_t)a->cmd;
+		call.out_extra_size[0] = a->cmd_size;
+		return emu_call(emu, request, a, sizeof(*a), &call);
+	}
+	case WCP_IOCTL_VIRTGPU_EXECBUFFER: {
+		struct wcp_virtgpu_execbuffer *a = arg;
+		call.out_extra[0] = (const void *)(uintptr_t)a->command;
+		call.out_extra_size[0] = a->size;
+		call.out_extra[1] = (const void *)(uintptr_t)a->bo_handles;
+		call.out_extra_size[1] = (size_t)a->num_bo_handles * sizeof(uint32_t);
+		return emu_call(emu, request, a, sizeof(*a), &call);
+	}
+	case DRM_IOCTL_PRIME_FD_TO_HANDLE: {
+		struct drm_prime_handle *a = arg;
+		if (a->fd < 0) {
+			return -EBADF;
+		}
+		call.out_fd = a->fd;
+		return emu_call(emu, request, a, sizeof(*a), &call);
+	}
+	case DRM_IOCTL_PRIME_HANDLE_TO_FD: {
+		struct drm_prime_handle *a = arg;
+		ret = emu_call(emu, request, a, sizeof(*a), &call);
+		if (ret == 0) {
+			if (call.in_fd < 0) {
+				return emu_fail(emu, "PRIME_HANDLE_TO_FD reply without an fd");
+			}
+			a->fd = call.in_fd;
+		}
+		return ret;
+	}
+	case WCP_IOCTL_VIRTGPU_MAP: {
+		// Through ioctl() the memory fd has no use: only map() mmaps it.
+		struct drm_virtgpu_map *a = arg;
+		ret = emu_call(emu, request, a, sizeof(*a), &call);
+		if (call.in_fd >= 0) {
+			close(call.in_fd);
+		}
+		return ret;
+	}
+	case WCP_IOCTL_VIRTGPU_WAIT:
+		return emu_call(emu, request, arg, sizeof(struct drm_virtgpu_3d_wait), &call);
+	case WCP_IOCTL_VIRTGPU_RESOURCE_INFO:
+		return emu_call(emu, request, arg, sizeof(struct drm_virtgpu_resource_info), &call);
+	case DRM_IOCTL_GEM_CLOSE:
+		return emu_call(emu, request, arg, sizeof(struct drm_gem_close), &call);
+	default:
+		return -ENOTTY;
+	}
+}
+
+static void *emu_map(struct wcp_virtgpu_device *device, uint32_t bo_handle, size_t size) {
+	struct wcp_emu_device *emu = emu_device(device);
+	struct drm_virtgpu_map arg = {.handle = bo_handle};
+	struct wcp_emu_call call = {.out_fd = -1};
+	int ret = emu_call(emu, WCP_IOCTL_VIRTGPU_MAP, &arg, sizeof(arg), &call);
+	if (ret < 0) {
+		errno = -ret;
+		return NULL;
+	}
+	if (call.in_fd < 0) {
+		errno = -emu_fail(emu, "MAP reply without a memory fd");
+		return NULL;
+	}
+	void *ptr = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, call.in_fd, 0);
+	int saved = errno;
+	close(call.in_fd);
+	if (ptr == MAP_FAILED) {
+		errno = saved;
+		return NULL;
+	}
+	return ptr;
+}
+
+static void emu_destroy(struct wcp_virtgpu_device *device) {
+	struct wcp_emu_device *emu = emu_device(device);
+	close(emu->sock);
+	close(emu->base.event_fd);
+	free(emu->buffer);
+	free(emu);
+}
+
+static const struct wcp_virtgpu_device_impl emu_impl = {
+	.name = "emu",
+	.ioctl = emu_ioctl,
+	.map = emu_map,
+	.destroy = emu_destroy,
+};
+
+/** Receives the hello and its event fd; -1 (logged) on failure. */
+static int receive_hello(int sock, const char *path) {
+	struct wcp_emu_hello hello;
+	struct iovec iov = {.iov_base = &hello, .iov_len = sizeof(hello)};
+	union {
+		char buf[CMSG_SPACE(sizeof(int))];
+		struct cmsghdr align;
+	} control;
+	memset(&control, 0, sizeof(control));
+	struct msghdr msg = {
+		.msg_iov = &iov,
+		.msg_iovlen = 1,
+		.msg_control = control.buf,
+		.msg_controllen = sizeof(control.buf),
+	};
+	ssize_t n;
+	do {
+		n = recvmsg(sock, &msg, MSG_CMSG_CLOEXEC);
+	} while (n < 0 && errno == EINTR);
+	if (n < 0) {
+		wcp_log_errno(WCP_ERROR, "no hello from wl-cross-emu at %s", path);
+		return -1;
+	}
+	int fd;
+	close_received_fds(&msg, &fd);
+	if ((size_t)n != sizeof(hello) || hello.magic != WCP_EMU_MAGIC ||
+		hello.version != WCP_EMU_VERSION || fd < 0) {
+		wcp_log(WCP_ERROR,
+			"%s does not speak wl-cross-emu protocol version %u; is it a wl-cross-emu "
+			"socket of the same build?",
+			path, WCP_EMU_VERSION);
+		if (fd >= 0) {
+			close(fd);
+		}
+		return -1;
+	}
+	return fd;
+}
+
+struct wcp_virtgpu_device *virtgpu_emu_open(const char *socket_path) {
+	struct sockaddr_un addr = {.sun_family = AF_UNIX};
+	size_t len = strlen(socket_path);
+	if (len == 0 || len >= sizeof(addr.sun_path)) {
+		wcp_log(WCP_ERROR, "wl-cross-emu socket path \"%s\" is empty or too long",
+			socket_path);
+		return NULL;
+	}
+	memcpy(addr.sun_path, socket_path, len + 1);
+
+	struct wcp_emu_device *emu = calloc(1, sizeof(*emu));
+	if (emu == NULL) {
+		wcp_log(WCP_ERROR, "out of memory");
+		return NULL;
+	}
+	emu->buffer = malloc(WCP_EMU_MAX_MESSAGE);
+	if (emu->buffer == NULL) {
+		wcp_log(WCP_ERROR, "out of memory");
+		goto error_emu;
+	}
+	emu->sock = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+	if (emu->sock < 0) {
+		wcp_log_errno(WCP_ERROR, "cannot create a socket for wl-cross-emu");
+		goto error_buffer;
+	}
+	if (connect(emu->sock, (struct sockaddr *)&addr, sizeof(addr)) < 0) {
+		int saved = errno;
+		wcp_log(WCP_ERROR,
+			"cannot connect to wl-cross-emu at %s: %s; is wl-cross-emu --listen %s "
+			"running?",
+			socket_path, strerror(saved), socket_path);
+		goto error_sock;
+	}
+	emu->base.event_fd = receive_hello(emu->sock, socket_path);
+	if (emu->base.event_fd < 0) {
+		goto error_sock;
+	}
+	emu->base.impl = &emu_impl;
+	snprintf(emu->base.name, sizeof(emu->base.name), "emu:%s", socket_path);
+	return &emu->base;
+
+error_sock:
+	close(emu->sock);
+error_buffer:
+	free(emu->buffer);
+error_emu:
+	free(emu);
+	return NULL;
+}
