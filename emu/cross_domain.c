@@ -1,0 +1,756 @@
+/*
+ * The host side of a cross-domain context, as upstream rutabaga does it
+ * (cross-domain.md 1.4): rings, the Wayland channel, pipes, host items.
+ * Host-side failures are only logged: the guest's EXECBUFFER succeeded.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "emu.h"
+#include "log.h"
+#include "virtgpu/cross_domain.h"
+#include "virtgpu/uapi.h"
+
+enum wcp_emu_item_kind {
+	EMU_ITEM_MEMORY, // a received memory fd: single-use blob
+	EMU_ITEM_TEMPLATE, // image requirements: any number of blobs of `size`
+	EMU_ITEM_WRITE_PIPE, // a received pipe write end, fed by WRITE
+};
+
+struct wcp_emu_item {
+	struct wl_list link;
+	uint32_t id;
+	enum wcp_emu_item_kind kind;
+	int fd; // -1 for templates
+	uint64_t size;
+};
+
+struct wcp_emu_read_pipe {
+	struct wl_list link;
+	struct wcp_emu_cd *cd;
+	uint32_t id;
+	int fd;
+	struct wl_event_source *source; // while armed
+};
+
+struct wcp_emu_cd {
+	struct wcp_emu_host *host;
+	struct wcp_emu_file *file;
+	bool initialized;
+	uint32_t query_ring_id;
+	uint32_t channel_ring_id;
+	bool channel; // an INIT opened (or tried to open) the channel
+	int socket; // the host compositor connection; -1 when none or after EOF
+	struct wl_event_source *socket_source; // while armed
+	bool eof_pending; // the next channel event is the host-EOF RECEIVE
+	struct wl_list items; // wcp_emu_item.link
+	struct wl_list read_pipes; // wcp_emu_read_pipe.link
+	uint32_t last_item_id;
+	uint32_t last_read_pipe_id;
+	uint32_t pending; // channel-ring fences, each waiting for one event
+	bool armed; // host fds are in the event loop
+	uint8_t event[WCP_CD_RING_SIZE];
+};
+
+static void update_sources(struct wcp_emu_cd *cd);
+
+struct wcp_emu_cd *emu_cross_domain_create(struct wcp_emu_host *host, struct wcp_emu_file *file) {
+	struct wcp_emu_cd *cd = calloc(1, sizeof(*cd));
+	if (cd == NULL) {
+		wcp_log(WCP_ERROR, "out of memory");
+		return NULL;
+	}
+	cd->host = host;
+	cd->file = file;
+	cd->socket = -1;
+	// Host item ids start at 2 (cross-domain.md 1.1); read-pipe ids at 0x80000001 (2.10).
+	cd->last_item_id = 1;
+	cd->last_read_pipe_id = WCP_CD_PIPE_READ_START;
+	wl_list_init(&cd->items);
+	wl_list_init(&cd->read_pipes);
+	return cd;
+}
+
+static void item_destroy(struct wcp_emu_item *item) {
+	if (item->fd >= 0) {
+		close(item->fd);
+	}
+	wl_list_remove(&item->link);
+	free(item);
+}
+
+static void read_pipe_destroy(struct wcp_emu_read_pipe *pipe) {
+	if (pipe->source != NULL) {
+		wl_event_source_remove(pipe->source);
+	}
+	close(pipe->fd);
+	wl_list_remove(&pipe->link);
+	free(pipe);
+}
+
+static void close_socket(struct wcp_emu_cd *cd) {
+	if (cd->socket_source != NULL) {
+		wl_event_source_remove(cd->socket_source);
+		cd->socket_source = NULL;
+	}
+	if (cd->socket >= 0) {
+		close(cd->socket);
+		cd->socket = -1;
+	}
+}
+
+void emu_cross_domain_destroy(struct wcp_emu_cd *cd) {
+	if (cd == NULL) {
+		return;
+	}
+	close_socket(cd);
+	struct wcp_emu_item *item, *item_tmp;
+	wl_list_for_each_safe(item, item_tmp, &cd->items, link) {
+		item_destroy(item);
+	}
+	struct wcp_emu_read_pipe *pipe, *pipe_tmp;
+	wl_list_for_each_safe(pipe, pipe_tmp, &cd->read_pipes, link) {
+		read_pipe_destroy(pipe);
+	}
+	free(cd);
+}
+
+static uint32_t add_item(
+	struct wcp_emu_cd *cd, enum wcp_emu_item_kind kind, int fd, uint64_t size) {
+	struct wcp_emu_item *item = calloc(1, sizeof(*item));
+	if (item == NULL) {
+		wcp_log(WCP_ERROR, "out of memory");
+		return 0;
+	}
+	item->id = ++cd->last_item_id;
+	item->kind = kind;
+	item->fd = fd;
+	item->size = size;
+	wl_list_insert(cd->items.prev, &item->link);
+	return item->id;
+}
+
+static struct wcp_emu_item *find_item(struct wcp_emu_cd *cd, uint64_t id) {
+	struct wcp_emu_item *item;
+	wl_list_for_each(item, &cd->items, link) {
+		if (item->id == id) {
+			return item;
+		}
+	}
+	return NULL;
+}
+
+/** The resource of a ring: attached to this context, with guest memory. */
+static struct wcp_emu_resource *ring_resource(struct wcp_emu_cd *cd, uint32_t id) {
+	struct wcp_emu_resource *resource = emu_device_attached(cd->file, id);
+	if (resource == NULL || resource->blob_mem != WCP_VIRTGPU_BLOB_MEM_GUEST) {
+		return NULL;
+	}
+	return resource;
+}
+
+static bool ring_write(struct wcp_emu_cd *cd, uint32_t ring_id, const void *data, size_t size) {
+	struct wcp_emu_resource *resource = ring_resource(cd, ring_id);
+	if (resource == NULL) {
+		wcp_log(WCP_ERROR, "ring resource %u is no longer attached to the context",
+			ring_id);
+		return false;
+	}
+	if (size > resource->size) {
+		wcp_log(WCP_ERROR, "ring resource %u is too small for a %zu-byte reply", ring_id,
+			size);
+		return false;
+	}
+	if (pwrite(resource->fd, data, size, 0) != (ssize_t)size) {
+		wcp_log_errno(WCP_ERROR, "cannot write to ring resource %u", ring_id);
+		return false;
+	}
+	return true;
+}
+
+/** Writes one channel event and signals the oldest channel fence. */
+static void channel_event(struct wcp_emu_cd *cd, size_t size) {
+	if (!ring_write(cd, cd->channel_ring_id, cd->event, size)) {
+		return;
+	}
+	cd->pending--;
+	emu_device_fence_signalled(cd->file, WCP_CD_CHANNEL_RING);
+}
+
+static void host_eof_event(struct wcp_emu_cd *cd) {
+	struct wcp_cd_send_receive receive = {.hdr.cmd = WCP_CD_CMD_RECEIVE};
+	memcpy(cd->event, &receive, sizeof(receive));
+	channel_event(cd, sizeof(receive));
+}
+
+/** The new host item for a received fd; 0 (logged) when it cannot be passed on. */
+static uint32_t classify_fd(struct wcp_emu_cd *cd, int fd, uint32_t *type, uint32_t *size) {
+	struct stat st;
+	if (fstat(fd, &st) < 0) {
+		wcp_log_errno(WCP_ERROR, "fstat of a received fd");
+		return 0;
+	}
+	if (S_ISREG(st.st_mode)) {
+		off_t end = lseek(fd, 0, SEEK_END);
+		if (end < 0 || (uint64_t)end > UINT32_MAX) {
+			wcp_log(WCP_ERROR, "received a memory fd of unusable size; dropped");
+			return 0;
+		}
+		*type = WCP_CD_ID_VIRTGPU_BLOB;
+		*size = (uint32_t)end;
+		return add_item(cd, EMU_ITEM_MEMORY, fd, (uint64_t)end);
+	}
+	int flags = fcntl(fd, F_GETFL);
+	if (S_ISFIFO(st.st_mode) && flags >= 0 && (flags & O_ACCMODE) == O_WRONLY) {
+		*type = WCP_CD_ID_WRITE_PIPE;
+		*size = 0;
+		return add_item(cd, EMU_ITEM_WRITE_PIPE, fd, 0);
+	}
+	wcp_log(WCP_ERROR,
+		"received an fd that is neither memory nor a pipe write end "
+		"(mode 0%o); dropped",
+		(unsigned int)st.st_mode);
+	return 0;
+}
+
+static int on_socket(int fd, uint32_t mask, void *data) {
+	struct wcp_emu_cd *cd = data;
+	if (cd->pending == 0 || cd->socket < 0) {
+		return 0;
+	}
+	struct wcp_cd_send_receive receive = {.hdr.cmd = WCP_CD_CMD_RECEIVE};
+	uint8_t *payload = cd->event + sizeof(receive);
+	struct iovec iov = {.iov_base = payload, .iov_len = WCP_CD_MAX_RECEIVE_DATA};
+	union {
+		char buf[CMSG_SPACE(sizeof(int) * WCP_CD_MAX_IDENTIFIERS)];
+		struct cmsghdr align;
+	} control;
+	memset(&control, 0, sizeof(control));
+	struct msghdr msg = {
+		.msg_iov = &iov,
+		.msg_iovlen = 1,
+		.msg_control = control.buf,
+		.msg_controllen = sizeof(control.buf),
+	};
+	ssize_t n = recvmsg(cd->socket, &msg, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
+	if (n < 0 && (errno == EAGAIN || errno == EINTR)) {
+		return 0;
+	}
+	if (n < 0) {
+		wcp_log_errno(WCP_ERROR, "receiving from the Wayland compositor failed; closing");
+		n = 0;
+	}
+	if ((msg.msg_flags & MSG_CTRUNC) != 0) {
+		wcp_log(WCP_ERROR,
+			"the Wayland compositor sent more than %d fds at once; the "
+			"rest are lost",
+			WCP_CD_MAX_IDENTIFIERS);
+	}
+	for (struct cmsghdr *c = CMSG_FIRSTHDR(&msg); c != NULL; c = CMSG_NXTHDR(&msg, c)) {
+		if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS) {
+			continue;
+		}
+		size_t count = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+		for (size_t i = 0; i < count; i++) {
+			int received;
+			memcpy(&received, CMSG_DATA(c) + i * sizeof(int), sizeof(int));
+			uint32_t k = receive.num_identifiers;
+			uint32_t id = 0;
+			if (k < WCP_CD_MAX_IDENTIFIERS) {
+				id = classify_fd(cd, received, &receive.identifier_types[k],
+					&receive.identifier_sizes[k]);
+			}
+			if (id == 0) {
+				close(received);
+				continue;
+			}
+			receive.identifiers[k] = id;
+			receive.num_identifiers++;
+		}
+	}
+	if (n == 0 && receive.num_identifiers == 0) {
+		// Host EOF: one empty RECEIVE, then the channel is gone (cross-domain.md 1.4).
+		wcp_log(WCP_INFO, "the Wayland compositor closed the connection");
+		close_socket(cd);
+		host_eof_event(cd);
+		update_sources(cd);
+		return 0;
+	}
+	receive.opaque_data_size = (uint32_t)n;
+	memcpy(cd->event, &receive, sizeof(receive));
+	channel_event(cd, sizeof(receive) + (size_t)n);
+	update_sources(cd);
+	return 0;
+}
+
+static int on_read_pipe(int fd, uint32_t mask, void *data) {
+	struct wcp_emu_read_pipe *pipe = data;
+	struct wcp_emu_cd *cd = pipe->cd;
+	if (cd->pending == 0) {
+		return 0;
+	}
+	struct wcp_cd_read_write read_event = {
+		.hdr.cmd = WCP_CD_CMD_READ,
+		.identifier = pipe->id,
+	};
+	ssize_t n = read(pipe->fd, cd->event + sizeof(read_event), WCP_CD_MAX_READ_DATA);
+	if (n < 0 && (errno == EAGAIN || errno == EINTR)) {
+		return 0;
+	}
+	if (n < 0) {
+		wcp_log_errno(WCP_ERROR, "reading read pipe %u failed; hanging up", pipe->id);
+		n = 0;
+	}
+	read_event.hang_up = n == 0;
+	read_event.opaque_data_size = (uint32_t)n;
+	memcpy(cd->event, &read_event, sizeof(read_event));
+	if (n == 0) {
+		read_pipe_destroy(pipe);
+	}
+	channel_event(cd, sizeof(read_event) + (size_t)n);
+	update_sources(cd);
+	return 0;
+}
+
+static bool arm_read_pipe(struct wcp_emu_read_pipe *pipe) {
+	pipe->source = wl_event_loop_add_fd(
+		pipe->cd->host->loop, pipe->fd, WL_EVENT_READABLE, on_read_pipe, pipe);
+	if (pipe->source == NULL) {
+		wcp_log_errno(WCP_ERROR, "cannot watch read pipe %u", pipe->id);
+		return false;
+	}
+	return true;
+}
+
+/*
+ * Host fds are watched only while a channel fence waits: a hung-up fd would
+ * otherwise wake the loop forever, and one event is handled per fence.
+ */
+static void update_sources(struct wcp_emu_cd *cd) {
+	bool want = cd->pending > 0;
+	if (want == cd->armed) {
+		return;
+	}
+	cd->armed = want;
+	struct wcp_emu_read_pipe *pipe;
+	if (!want) {
+		if (cd->socket_source != NULL) {
+			wl_event_source_remove(cd->socket_source);
+			cd->socket_source = NULL;
+		}
+		wl_list_for_each(pipe, &cd->read_pipes, link) {
+			if (pipe->source != NULL) {
+				wl_event_source_remove(pipe->source);
+				pipe->source = NULL;
+			}
+		}
+		return;
+	}
+	if (cd->socket >= 0) {
+		cd->socket_source = wl_event_loop_add_fd(
+			cd->host->loop, cd->socket, WL_EVENT_READABLE, on_socket, cd);
+		if (cd->socket_source == NULL) {
+			wcp_log_errno(WCP_ERROR, "cannot watch the Wayland connection");
+		}
+	}
+	wl_list_for_each(pipe, &cd->read_pipes, link) {
+		arm_read_pipe(pipe);
+	}
+}
+
+void emu_cross_domain_fence(struct wcp_emu_cd *cd, uint32_t ring) {
+	switch (ring) {
+	case WCP_CD_QUERY_RING:
+		// Query replies are written during submission: signalled at once.
+		emu_device_fence_signalled(cd->file, ring);
+		return;
+	case WCP_CD_CHANNEL_RING:
+		cd->pending++;
+		if (cd->eof_pending && cd->initialized) {
+			cd->eof_pending = false;
+			host_eof_event(cd);
+		}
+		update_sources(cd);
+		return;
+	default:
+		wcp_log(WCP_ERROR, "fence on ring %u: the cross-domain context has rings 0 and 1",
+			ring);
+		return;
+	}
+}
+
+static int connect_wayland(const char *path) {
+	struct sockaddr_un addr = {.sun_family = AF_UNIX};
+	size_t len = strlen(path);
+	if (len >= sizeof(addr.sun_path)) {
+		wcp_log(WCP_ERROR, "Wayland socket path %s is too long", path);
+		return -1;
+	}
+	memcpy(addr.sun_path, path, len + 1);
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0) {
+		wcp_log_errno(WCP_ERROR, "socket");
+		return -1;
+	}
+	if (connect(fd, (struct sockaddr *)&addr, sizeof(addr)) < 0) {
+		wcp_log_errno(WCP_ERROR, "cannot connect to the Wayland compositor at %s", path);
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+static void cmd_init(struct wcp_emu_cd *cd, const uint8_t *cmd, size_t size) {
+	uint32_t query_ring_id, channel_ring_id, channel_type;
+	// RG accepts the 16-, 20- and 36-byte forms and rejects 24 (cross-domain.md 1.3).
+	memcpy(&query_ring_id, cmd + 8, sizeof(uint32_t));
+	if (size == 16) {
+		memcpy(&channel_type, cmd + 12, sizeof(uint32_t));
+		channel_ring_id = query_ring_id;
+	} else if (size == 20 || size == 36) {
+		memcpy(&channel_ring_id, cmd + 12, sizeof(uint32_t));
+		memcpy(&channel_type, cmd + 16, sizeof(uint32_t));
+	} else {
+		wcp_log(WCP_ERROR, "invalid cross domain command: INIT of %zu bytes", size);
+		return;
+	}
+	if (ring_resource(cd, query_ring_id) == NULL ||
+		(channel_type != WCP_CD_CHANNEL_NONE &&
+			ring_resource(cd, channel_ring_id) == NULL)) {
+		wcp_log(WCP_ERROR,
+			"INIT: invalid ring resource id (query %u, channel %u): not a "
+			"guest blob attached to the context",
+			query_ring_id, channel_ring_id);
+		return;
+	}
+	if (channel_type != WCP_CD_CHANNEL_NONE) {
+		if (cd->channel) {
+			wcp_log(WCP_ERROR, "INIT: the context already has a channel");
+			return;
+		}
+		if (channel_type != WCP_CD_CHANNEL_WAYLAND ||
+			cd->host->config.wayland_path == NULL) {
+			wcp_log(WCP_ERROR, "INIT: no socket configured for channel type %u",
+				channel_type);
+			return;
+		}
+	}
+	cd->initialized = true;
+	cd->query_ring_id = query_ring_id;
+	cd->channel_ring_id = channel_ring_id;
+	if (channel_type == WCP_CD_CHANNEL_NONE) {
+		return;
+	}
+	cd->channel = true;
+	cd->socket = connect_wayland(cd->host->config.wayland_path);
+	if (cd->socket < 0) {
+		// The channel is dead from the start: the guest learns it as a host EOF.
+		if (cd->pending > 0) {
+			host_eof_event(cd);
+			update_sources(cd);
+		} else {
+			cd->eof_pending = true;
+		}
+		return;
+	}
+	wcp_log(WCP_DEBUG, "channel connected to %s", cd->host->config.wayland_path);
+	if (cd->armed) {
+		cd->socket_source = wl_event_loop_add_fd(
+			cd->host->loop, cd->socket, WL_EVENT_READABLE, on_socket, cd);
+		if (cd->socket_source == NULL) {
+			wcp_log_errno(WCP_ERROR, "cannot watch the Wayland connection");
+		}
+	}
+}
+
+static uint32_t bytes_per_pixel(uint32_t format) {
+	switch (format) {
+	case 0x34325258: // XR24
+	case 0x34325241: // AR24
+	case 0x34324258: // XB24
+	case 0x34324241: // AB24
+	case 0x30335258: // XR30
+	case 0x30335241: // AR30
+	case 0x30334258: // XB30
+	case 0x30334241: // AB30
+		return 4;
+	case 0x36314752: // RG16
+	case 0x38385247: // GR88
+		return 2;
+	case 0x20203852: // R8
+		return 1;
+	default:
+		return 0;
+	}
+}
+
+static void cmd_get_image_requirements(struct wcp_emu_cd *cd, const uint8_t *cmd, size_t size) {
+	struct wcp_cd_get_image_requirements req;
+	if (size < sizeof(req)) {
+		wcp_log(WCP_ERROR,
+			"invalid cross domain command: GET_IMAGE_REQUIREMENTS of %zu "
+			"bytes",
+			size);
+		return;
+	}
+	if (!cd->initialized) {
+		wcp_log(WCP_ERROR, "GET_IMAGE_REQUIREMENTS before INIT: no query ring");
+		return;
+	}
+	memcpy(&req, cmd, sizeof(req));
+	struct wcp_cd_image_requirements reply = {0};
+	uint32_t bpp = bytes_per_pixel(req.drm_format);
+	uint64_t stride = (uint64_t)req.width * bpp;
+	uint64_t bytes = stride * req.height;
+	if (bpp == 0) {
+		wcp_log(WCP_ERROR, "gralloc: unsupported format 0x%08x", req.drm_format);
+	} else if (req.width == 0 || req.height == 0 || stride > UINT32_MAX ||
+		bytes > (1ull << 32)) {
+		wcp_log(WCP_ERROR, "gralloc: unsupported size %ux%u", req.width, req.height);
+	} else {
+		reply.strides[0] = (uint32_t)stride;
+		reply.size = (bytes + 4095) & ~(uint64_t)4095;
+		reply.blob_id = add_item(cd, EMU_ITEM_TEMPLATE, -1, reply.size);
+		reply.map_info = 0x31; // CACHED | RW (cross-domain.md 1.1)
+		reply.memory_idx = 0;
+		reply.physical_device_idx = -1;
+	}
+	ring_write(cd, cd->query_ring_id, &reply, sizeof(reply));
+}
+
+/** Frees pipes made for a SEND that is not sent. */
+static void drop_pipes(int read_fd, int write_fd) {
+	if (read_fd >= 0) {
+		close(read_fd);
+		close(write_fd);
+	}
+}
+
+static void cmd_send(struct wcp_emu_cd *cd, const uint8_t *cmd, size_t size) {
+	struct wcp_cd_send_receive send;
+	if (size < sizeof(send)) {
+		wcp_log(WCP_ERROR, "invalid cross domain command: SEND of %zu bytes", size);
+		return;
+	}
+	memcpy(&send, cmd, sizeof(send));
+	if (send.num_identifiers > WCP_CD_MAX_IDENTIFIERS ||
+		send.opaque_data_size > size - sizeof(send)) {
+		wcp_log(WCP_ERROR, "invalid SEND: %u identifiers, %u bytes in a %zu-byte command",
+			send.num_identifiers, send.opaque_data_size, size);
+		return;
+	}
+	int fds[WCP_CD_MAX_IDENTIFIERS];
+	int pipe_read = -1, pipe_write = -1;
+	uint32_t pipe_id = 0;
+	for (uint32_t i = 0; i < send.num_identifiers; i++) {
+		uint32_t id = send.identifiers[i];
+		switch (send.identifier_types[i]) {
+		case WCP_CD_ID_VIRTGPU_BLOB: {
+			struct wcp_emu_resource *resource = emu_device_attached(cd->file, id);
+			if (resource == NULL || resource->blob_mem == WCP_VIRTGPU_BLOB_MEM_GUEST) {
+				wcp_log(WCP_ERROR,
+					"invalid resource id %u in SEND: not attached to "
+					"the context or without host memory",
+					id);
+				goto error_drop;
+			}
+			fds[i] = resource->fd;
+			break;
+		}
+		case WCP_CD_ID_READ_PIPE: {
+			if (pipe_read >= 0) {
+				wcp_log(WCP_ERROR, "invalid SEND: more than one read pipe");
+				goto error_drop;
+			}
+			int p[2];
+			if (pipe2(p, O_CLOEXEC) < 0) {
+				wcp_log_errno(WCP_ERROR, "pipe2");
+				goto error_drop;
+			}
+			pipe_read = p[0];
+			pipe_write = p[1];
+			// RG takes the next id before checking the guess, so a bad guess uses it up.
+			pipe_id = ++cd->last_read_pipe_id;
+			if (pipe_id < WCP_CD_PIPE_READ_START) {
+				pipe_id = cd->last_read_pipe_id = WCP_CD_PIPE_READ_START;
+			}
+			if (id != pipe_id) {
+				wcp_log(WCP_ERROR,
+					"invalid read pipe id 0x%08x in SEND: the host's is "
+					"0x%08x",
+					id, pipe_id);
+				goto error_drop;
+			}
+			fds[i] = pipe_write;
+			break;
+		}
+		default:
+			wcp_log(WCP_ERROR, "invalid identifier type %u in SEND",
+				send.identifier_types[i]);
+			goto error_drop;
+		}
+	}
+	if (cd->socket < 0) {
+		wcp_log(WCP_ERROR, "SEND without a connected channel; dropped");
+		goto error_drop;
+	}
+
+	struct iovec iov = {
+		.iov_base = (void *)(cmd + sizeof(send)),
+		.iov_len = send.opaque_data_size,
+	};
+	union {
+		char buf[CMSG_SPACE(sizeof(int) * WCP_CD_MAX_IDENTIFIERS)];
+		struct cmsghdr align;
+	} control;
+	memset(&control, 0, sizeof(control));
+	struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1};
+	if (send.num_identifiers > 0) {
+		msg.msg_control = control.buf;
+		msg.msg_controllen = CMSG_SPACE(sizeof(int) * send.num_identifiers);
+		struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
+		c->cmsg_level = SOL_SOCKET;
+		c->cmsg_type = SCM_RIGHTS;
+		c->cmsg_len = CMSG_LEN(sizeof(int) * send.num_identifiers);
+		memcpy(CMSG_DATA(c), fds, sizeof(int) * send.num_identifiers);
+	}
+	ssize_t sent;
+	do {
+		sent = sendmsg(cd->socket, &msg, MSG_NOSIGNAL);
+	} while (sent < 0 && errno == EINTR);
+	if (sent != (ssize_t)send.opaque_data_size) {
+		wcp_log_errno(WCP_ERROR, "sending to the Wayland compositor failed");
+		goto error_drop;
+	}
+	if (pipe_read < 0) {
+		return;
+	}
+	close(pipe_write);
+	struct wcp_emu_read_pipe *pipe = calloc(1, sizeof(*pipe));
+	if (pipe == NULL) {
+		wcp_log(WCP_ERROR, "out of memory");
+		close(pipe_read);
+		return;
+	}
+	pipe->cd = cd;
+	pipe->id = pipe_id;
+	pipe->fd = pipe_read;
+	wl_list_insert(cd->read_pipes.prev, &pipe->link);
+	if (cd->armed) {
+		arm_read_pipe(pipe);
+	}
+	return;
+
+error_drop:
+	drop_pipes(pipe_read, pipe_write);
+}
+
+static void cmd_write(struct wcp_emu_cd *cd, const uint8_t *cmd, size_t size) {
+	struct wcp_cd_read_write w;
+	if (size < sizeof(w)) {
+		wcp_log(WCP_ERROR, "invalid cross domain command: WRITE of %zu bytes", size);
+		return;
+	}
+	memcpy(&w, cmd, sizeof(w));
+	if (w.opaque_data_size > size - sizeof(w)) {
+		wcp_log(WCP_ERROR, "invalid WRITE: %u bytes in a %zu-byte command",
+			w.opaque_data_size, size);
+		return;
+	}
+	struct wcp_emu_item *item = find_item(cd, w.identifier);
+	if (item == NULL || item->kind != EMU_ITEM_WRITE_PIPE) {
+		wcp_log(WCP_ERROR, "invalid write pipe id %u in WRITE", w.identifier);
+		return;
+	}
+	const uint8_t *data = cmd + sizeof(w);
+	size_t left = w.opaque_data_size;
+	while (left > 0) {
+		ssize_t n = write(item->fd, data, left);
+		if (n < 0 && errno == EINTR) {
+			continue;
+		}
+		if (n < 0) {
+			wcp_log_errno(WCP_ERROR, "writing to write pipe %u failed", w.identifier);
+			break;
+		}
+		data += n;
+		left -= (size_t)n;
+	}
+	if (w.hang_up != 0) {
+		item_destroy(item);
+	}
+}
+
+void emu_cross_domain_submit(struct wcp_emu_cd *cd, const uint8_t *commands, size_t size) {
+	size_t offset = 0;
+	while (offset < size) {
+		struct wcp_cd_header hdr;
+		if (size - offset < sizeof(hdr)) {
+			wcp_log(WCP_ERROR, "invalid cross domain command: %zu trailing bytes",
+				size - offset);
+			return;
+		}
+		memcpy(&hdr, commands + offset, sizeof(hdr));
+		if (hdr.cmd_size < sizeof(hdr) || hdr.cmd_size > size - offset) {
+			wcp_log(WCP_ERROR,
+				"invalid cross domain command: cmd_size %u at offset %zu "
+				"of a %zu-byte submission; the rest is dropped",
+				hdr.cmd_size, offset, size);
+			return;
+		}
+		const uint8_t *cmd = commands + offset;
+		switch (hdr.cmd) {
+		case WCP_CD_CMD_INIT:
+			cmd_init(cd, cmd, hdr.cmd_size);
+			break;
+		case WCP_CD_CMD_GET_IMAGE_REQUIREMENTS:
+			cmd_get_image_requirements(cd, cmd, hdr.cmd_size);
+			break;
+		case WCP_CD_CMD_POLL:
+			// A no-op: the channel fence that comes with it is what waits (1.4).
+			if (hdr.cmd_size < sizeof(struct wcp_cd_poll)) {
+				wcp_log(WCP_ERROR, "invalid cross domain command: POLL of %u bytes",
+					hdr.cmd_size);
+			}
+			break;
+		case WCP_CD_CMD_SEND:
+			cmd_send(cd, cmd, hdr.cmd_size);
+			break;
+		case WCP_CD_CMD_WRITE:
+			cmd_write(cd, cmd, hdr.cmd_size);
+			break;
+		default:
+			wcp_log(WCP_ERROR, "invalid cross domain command %u", hdr.cmd);
+			break;
+		}
+		offset += hdr.cmd_size;
+	}
+}
+
+int emu_cross_domain_blob(struct wcp_emu_cd *cd, uint64_t blob_id, uint64_t size, int *fd) {
+	struct wcp_emu_item *item = find_item(cd, blob_id);
+	if (item == NULL || item->kind == EMU_ITEM_WRITE_PIPE) {
+		wcp_log(WCP_ERROR, "invalid blob id %llu", (unsigned long long)blob_id);
+		return -EINVAL;
+	}
+	if (size != item->size) {
+		wcp_log(WCP_ERROR, "blob size mismatch: %llu requested, item %u has %llu",
+			(unsigned long long)size, item->id, (unsigned long long)item->size);
+		return -EINVAL;
+	}
+	if (item->kind == EMU_ITEM_TEMPLATE) {
+		*fd = emu_resource_memfd(size);
+		return *fd < 0 ? -ENOMEM : 0;
+	}
+	// A received memory fd backs exactly one blob.
+	*fd = item->fd;
+	item->fd = -1;
+	item_destroy(item);
+	return 0;
+}
