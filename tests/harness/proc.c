@@ -81,6 +81,9 @@ static void exec_child(const char *const argv[], const struct wcp_proc_opts *opt
 	if (opts->stdout_fd > 0) {
 		dup2(opts->stdout_fd, STDOUT_FILENO);
 	}
+	if (opts->pass_fd > 0) {
+		fcntl(opts->pass_fd, F_SETFD, 0);
+	}
 	for (const char *const *e = opts->env; e != NULL && *e != NULL; e++) {
 		putenv((char *)*e);
 	}

@@ -24,6 +24,7 @@ struct wcp_proc_opts {
 	const char *cwd; // may be NULL
 	const char *output; // file that gets stdout and stderr (appended); NULL = inherit
 	int stdout_fd; // when > 0, becomes the child's stdout (stderr still per `output`)
+	int pass_fd; // when > 0, stays open in the child under the same number
 };
 
 /** Starts argv[0] (looked up in PATH); NULL if it could not be started. */

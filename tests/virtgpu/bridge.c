@@ -1,0 +1,532 @@
+/*
+ * The bridge and the channel under it, against wl-cross-emu: a local
+ * socket on the guest side, a fake host (or a real weston) on the other.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+#include <wayland-server-core.h>
+
+#include "emu_fixture.h"
+#include "log.h"
+#include "proc.h"
+#include "test.h"
+#include "virtgpu/bridge.h"
+#include "weston.h"
+
+struct peer {
+	struct wcp_cd_bridge *bridge;
+	int fd; // the guest-side end
+	bool closed;
+	char reason[128];
+};
+
+static void handle_bridge_closed(void *data, const char *reason) {
+	struct peer *peer = data;
+	peer->closed = true;
+	snprintf(peer->reason, sizeof(peer->reason), "%s", reason);
+}
+
+static const struct wcp_cd_bridge_listener bridge_listener = {
+	.closed = handle_bridge_closed,
+};
+
+static void peer_open(struct peer *peer, struct wl_event_loop *loop, struct wcp_emu_fixture *emu) {
+	*peer = (struct peer){.fd = -1};
+	struct wcp_virtgpu_device *device = virtgpu_device_open(emu->spec);
+	test_assert(device != NULL);
+	peer->bridge = cd_bridge_create(
+		loop, device, WCP_CD_CHANNEL_WAYLAND, &bridge_listener, peer, &peer->fd);
+	test_assert(peer->bridge != NULL);
+}
+
+static void peer_close(struct peer *peer) {
+	cd_bridge_destroy(peer->bridge);
+	close(peer->fd);
+}
+
+static void pump(struct wl_event_loop *loop, int ms) {
+	wl_event_loop_dispatch(loop, ms);
+}
+
+/** Accepts the emulator's connection to the fake host, running the loop meanwhile. */
+static int host_accept(struct wcp_emu_fixture *emu, struct wl_event_loop *loop) {
+	long long deadline = proc_now_ms() + 5000;
+	for (;;) {
+		int fd = accept4(emu->listener, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
+		if (fd >= 0) {
+			return fd;
+		}
+		test_assert(errno == EAGAIN && proc_now_ms() < deadline);
+		pump(loop, 5);
+	}
+}
+
+/** Receives exactly len bytes (and any fds) on fd, running the loop meanwhile. */
+static void recv_exact(
+	int fd, struct wl_event_loop *loop, uint8_t *buf, size_t len, int *fds, size_t *fd_count) {
+	size_t got = 0;
+	if (fd_count != NULL) {
+		*fd_count = 0;
+	}
+	long long deadline = proc_now_ms() + 10000;
+	while (got < len) {
+		union {
+			char buf[CMSG_SPACE(sizeof(int) * 28)];
+			struct cmsghdr align;
+		} control;
+		struct iovec iov = {buf + got, len - got};
+		struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1};
+		msg.msg_control = control.buf;
+		msg.msg_controllen = sizeof(control.buf);
+		ssize_t n = recvmsg(fd, &msg, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
+		if (n < 0 && errno == EAGAIN) {
+			test_assert(proc_now_ms() < deadline);
+			pump(loop, 5);
+			continue;
+		}
+		test_assert(n > 0);
+		for (struct cmsghdr *c = CMSG_FIRSTHDR(&msg); c != NULL; c = CMSG_NXTHDR(&msg, c)) {
+			size_t num = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+			for (size_t i = 0; i < num; i++) {
+				test_assert(fds != NULL && *fd_count < 28);
+				memcpy(&fds[(*fd_count)++], CMSG_DATA(c) + i * sizeof(int),
+					sizeof(int));
+			}
+		}
+		got += (size_t)n;
+	}
+}
+
+static void send_with_fd(int sock, const void *bytes, size_t len, int fd) {
+	union {
+		char buf[CMSG_SPACE(sizeof(int))];
+		struct cmsghdr align;
+	} control;
+	struct iovec iov = {(void *)bytes, len};
+	struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1};
+	if (fd >= 0) {
+		msg.msg_control = control.buf;
+		msg.msg_controllen = sizeof(control.buf);
+		struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
+		c->cmsg_level = SOL_SOCKET;
+		c->cmsg_type = SCM_RIGHTS;
+		c->cmsg_len = CMSG_LEN(sizeof(int));
+		memcpy(CMSG_DATA(c), &fd, sizeof(int));
+	}
+	test_assert(sendmsg(sock, &msg, MSG_NOSIGNAL) == (ssize_t)len);
+}
+
+/** Waits until fd reaches EOF, running the loop meanwhile. */
+static void expect_eof(int fd, struct wl_event_loop *loop) {
+	long long deadline = proc_now_ms() + 10000;
+	for (;;) {
+		char c;
+		ssize_t n = recv(fd, &c, 1, MSG_DONTWAIT);
+		if (n == 0) {
+			return;
+		}
+		test_assert(n < 0 && errno == EAGAIN && proc_now_ms() < deadline);
+		pump(loop, 5);
+	}
+}
+
+TEST(bytes_cross_both_ways) {
+	struct wl_event_loop *loop = wl_event_loop_create();
+	struct wcp_emu_fixture emu;
+	emu_fixture_spawn(&emu, NULL, NULL);
+	fcntl(emu.listener, F_SETFL, O_NONBLOCK);
+	struct peer peer;
+	peer_open(&peer, loop, &emu);
+	int host = host_accept(&emu, loop);
+
+	send_with_fd(peer.fd, "hello host", 10, -1);
+	uint8_t buf[16];
+	recv_exact(host, loop, buf, 10, NULL, NULL);
+	test_assert(memcmp(buf, "hello host", 10) == 0);
+	send_with_fd(host, "hello guest", 11, -1);
+	recv_exact(peer.fd, loop, buf, 11, NULL, NULL);
+	test_assert(memcmp(buf, "hello guest", 11) == 0);
+
+	close(host);
+	expect_eof(peer.fd, loop);
+	test_assert(peer.closed);
+	peer_close(&peer);
+	test_assert(emu_fixture_stop(&emu) == 0);
+	wl_event_loop_destroy(loop);
+}
+
+TEST(large_messages_keep_their_bytes) {
+	struct wl_event_loop *loop = wl_event_loop_create();
+	struct wcp_emu_fixture emu;
+	emu_fixture_spawn(&emu, NULL, NULL);
+	fcntl(emu.listener, F_SETFL, O_NONBLOCK);
+	struct peer peer;
+	peer_open(&peer, loop, &emu);
+	int host = host_accept(&emu, loop);
+
+	// Larger than one RECEIVE (3744 bytes) and than one SEND read (16 KiB).
+	size_t len = 100000;
+	uint8_t *out = malloc(len), *in = malloc(len);
+	for (size_t i = 0; i < len; i++) {
+		out[i] = (uint8_t)(i * 7 + i / 251);
+	}
+	size_t sent = 0;
+	while (sent < len) {
+		ssize_t n = send(host, out + sent, len - sent, MSG_DONTWAIT | MSG_NOSIGNAL);
+		if (n > 0) {
+			sent += (size_t)n;
+		}
+		pump(loop, 1);
+	}
+	recv_exact(peer.fd, loop, in, len, NULL, NULL);
+	test_assert(memcmp(in, out, len) == 0);
+
+	sent = 0;
+	while (sent < len) {
+		ssize_t n = send(peer.fd, out + sent, len - sent, MSG_DONTWAIT | MSG_NOSIGNAL);
+		if (n > 0) {
+			sent += (size_t)n;
+		}
+		pump(loop, 1);
+	}
+	recv_exact(host, loop, in, len, NULL, NULL);
+	test_assert(memcmp(in, out, len) == 0);
+	free(out);
+	free(in);
+	close(host);
+	peer_close(&peer);
+	test_assert(emu_fixture_stop(&emu) == 0);
+	wl_event_loop_destroy(loop);
+}
+
+TEST(host_memory_arrives_as_a_mappable_fd) {
+	struct wl_event_loop *loop = wl_event_loop_create();
+	struct wcp_emu_fixture emu;
+	emu_fixture_spawn(&emu, NULL, NULL);
+	fcntl(emu.listener, F_SETFL, O_NONBLOCK);
+	struct peer peer;
+	peer_open(&peer, loop, &emu);
+	int host = host_accept(&emu, loop);
+
+	int memfd = memfd_create("keymap", MFD_CLOEXEC);
+	test_assert(memfd >= 0 && ftruncate(memfd, 10000) == 0);
+	char *host_map = mmap(NULL, 10000, PROT_READ | PROT_WRITE, MAP_SHARED, memfd, 0);
+	test_assert(host_map != MAP_FAILED);
+	memcpy(host_map + 9000, "xkb_keymap", 10);
+	send_with_fd(host, "K", 1, memfd);
+	close(memfd);
+
+	uint8_t byte;
+	int fds[28];
+	size_t count;
+	recv_exact(peer.fd, loop, &byte, 1, fds, &count);
+	test_assert(byte == 'K' && count == 1);
+	off_t size = lseek(fds[0], 0, SEEK_END);
+	test_assert(size >= 10000);
+	char *guest_map = mmap(NULL, 10000, PROT_READ | PROT_WRITE, MAP_SHARED, fds[0], 0);
+	test_assert(guest_map != MAP_FAILED);
+	test_assert(memcmp(guest_map + 9000, "xkb_keymap", 10) == 0);
+	// One memory: what the guest writes, the host sees.
+	memcpy(guest_map, "guest", 5);
+	test_assert(memcmp(host_map, "guest", 5) == 0);
+	munmap(guest_map, 10000);
+	munmap(host_map, 10000);
+	close(fds[0]);
+	close(host);
+	peer_close(&peer);
+	test_assert(emu_fixture_stop(&emu) == 0);
+	wl_event_loop_destroy(loop);
+}
+
+static uint8_t *pattern_bytes(size_t len) {
+	uint8_t *data = malloc(len);
+	test_assert(data != NULL);
+	uint32_t x = 12345;
+	for (size_t i = 0; i < len; i++) {
+		x = x * 1103515245u + 12345u;
+		data[i] = (uint8_t)(x >> 16);
+	}
+	return data;
+}
+
+/**
+ * Writes `len` bytes into `writer` and closes it, while reading `reader` to
+ * EOF and running the loop; the reader must get exactly what was written.
+ */
+static void copy_through(int writer, int reader, size_t len, struct wl_event_loop *loop) {
+	uint8_t *data = pattern_bytes(len);
+	uint8_t *got = malloc(len + 1);
+	test_assert(got != NULL);
+	fcntl(writer, F_SETFL, O_NONBLOCK);
+	fcntl(reader, F_SETFL, O_NONBLOCK);
+	size_t written = 0, read_len = 0;
+	bool writer_open = true;
+	long long deadline = proc_now_ms() + 100000;
+	for (;;) {
+		if (writer_open && written < len) {
+			ssize_t n = write(writer, data + written, len - written);
+			if (n > 0) {
+				written += (size_t)n;
+			}
+		}
+		if (writer_open && written == len) {
+			close(writer);
+			writer_open = false;
+		}
+		ssize_t n = read(reader, got + read_len, len + 1 - read_len);
+		if (n == 0) {
+			break;
+		}
+		if (n > 0) {
+			read_len += (size_t)n;
+			test_assert(read_len <= len);
+		}
+		test_assert(proc_now_ms() < deadline);
+		pump(loop, n > 0 ? 0 : 1);
+	}
+	test_assert(read_len == len && memcmp(got, data, len) == 0);
+	close(reader);
+	free(got);
+	free(data);
+}
+
+#define PIPE_BYTES (16u * 1024u * 1024u)
+
+TEST_OPTS(host_fills_a_guest_pipe, .timeout_s = 120) {
+	struct wl_event_loop *loop = wl_event_loop_create();
+	struct wcp_emu_fixture emu;
+	emu_fixture_spawn(&emu, NULL, NULL);
+	fcntl(emu.listener, F_SETFL, O_NONBLOCK);
+	struct peer peer;
+	peer_open(&peer, loop, &emu);
+	int host = host_accept(&emu, loop);
+
+	// As wl_data_offer.receive: the guest passes a write end for the host to fill.
+	int ends[2];
+	test_assert(pipe2(ends, O_CLOEXEC) == 0);
+	send_with_fd(peer.fd, "R", 1, ends[1]);
+	close(ends[1]);
+	uint8_t byte;
+	int fds[28];
+	size_t count;
+	recv_exact(host, loop, &byte, 1, fds, &count);
+	test_assert(byte == 'R' && count == 1);
+
+	// The host's writer runs in this process too, interleaved with the loop.
+	copy_through(fds[0], ends[0], PIPE_BYTES, loop);
+	close(host);
+	peer_close(&peer);
+	test_assert(emu_fixture_stop(&emu) == 0);
+	wl_event_loop_destroy(loop);
+}
+
+TEST_OPTS(guest_fills_a_host_pipe, .timeout_s = 120) {
+	struct wl_event_loop *loop = wl_event_loop_create();
+	struct wcp_emu_fixture emu;
+	emu_fixture_spawn(&emu, NULL, NULL);
+	fcntl(emu.listener, F_SETFL, O_NONBLOCK);
+	struct peer peer;
+	peer_open(&peer, loop, &emu);
+	int host = host_accept(&emu, loop);
+
+	// As wl_data_source.send: the host passes a write end for the guest to fill.
+	int ends[2];
+	test_assert(pipe2(ends, O_CLOEXEC) == 0);
+	send_with_fd(host, "S", 1, ends[1]);
+	close(ends[1]);
+	uint8_t byte;
+	int fds[28];
+	size_t count;
+	recv_exact(peer.fd, loop, &byte, 1, fds, &count);
+	test_assert(byte == 'S' && count == 1);
+
+	copy_through(fds[0], ends[0], PIPE_BYTES, loop);
+	close(host);
+	peer_close(&peer);
+	test_assert(emu_fixture_stop(&emu) == 0);
+	wl_event_loop_destroy(loop);
+}
+
+TEST(guest_memory_fd_is_refused) {
+	struct wl_event_loop *loop = wl_event_loop_create();
+	struct wcp_emu_fixture emu;
+	emu_fixture_spawn(&emu, NULL, NULL);
+	fcntl(emu.listener, F_SETFL, O_NONBLOCK);
+	struct peer peer;
+	peer_open(&peer, loop, &emu);
+	int host = host_accept(&emu, loop);
+
+	// Guest shm is not host memory: it cannot be sent, and says why.
+	int memfd = memfd_create("shm", MFD_CLOEXEC);
+	test_assert(memfd >= 0 && ftruncate(memfd, 4096) == 0);
+	send_with_fd(peer.fd, "M", 1, memfd);
+	close(memfd);
+	expect_eof(peer.fd, loop);
+	test_assert(peer.closed);
+	test_assert(strstr(peer.reason, "could not be sent") != NULL);
+	// Nothing of it reached the host.
+	char c;
+	test_assert(recv(host, &c, 1, MSG_DONTWAIT) < 0 && errno == EAGAIN);
+	close(host);
+	peer_close(&peer);
+	test_assert(emu_fixture_stop(&emu) == 0);
+	wl_event_loop_destroy(loop);
+}
+
+TEST(image_requirements_are_cached) {
+	struct wl_event_loop *loop = wl_event_loop_create();
+	struct wcp_emu_fixture emu;
+	emu_fixture_spawn(&emu, NULL, NULL);
+	fcntl(emu.listener, F_SETFL, O_NONBLOCK);
+	struct peer peer;
+	peer_open(&peer, loop, &emu);
+	int host = host_accept(&emu, loop);
+	struct wcp_cd_channel *channel = cd_bridge_channel(peer.bridge);
+
+	// 'XR24', linear: 256 pixels of 4 bytes a row.
+	const uint32_t xrgb8888 = 0x34325258;
+	struct wcp_cd_image_requirements a, b, c;
+	test_assert(cd_channel_image_requirements(
+		channel, 256, 256, xrgb8888, WCP_CD_FLAG_LINEAR | WCP_CD_FLAG_SCANOUT, &a));
+	test_assert(a.strides[0] == 1024 && a.size == 262144 && a.blob_id != 0);
+	// The same query again is answered from the cache: the same template.
+	test_assert(cd_channel_image_requirements(
+		channel, 256, 256, xrgb8888, WCP_CD_FLAG_LINEAR | WCP_CD_FLAG_SCANOUT, &b));
+	test_assert(memcmp(&a, &b, sizeof(a)) == 0);
+	// Another size is a new query and a new template.
+	test_assert(cd_channel_image_requirements(
+		channel, 64, 32, xrgb8888, WCP_CD_FLAG_LINEAR | WCP_CD_FLAG_SCANOUT, &c));
+	test_assert(c.blob_id != a.blob_id && c.strides[0] == 256 && c.size == 8192);
+	// A template makes any number of blobs.
+	for (int i = 0; i < 2; i++) {
+		int fd = cd_channel_blob_fd(channel, a.blob_id, a.size);
+		test_assert(fd >= 0);
+		test_assert(lseek(fd, 0, SEEK_END) >= (off_t)a.size);
+		close(fd);
+	}
+	close(host);
+	peer_close(&peer);
+	test_assert(emu_fixture_stop(&emu) == 0);
+	wl_event_loop_destroy(loop);
+}
+
+#define CONTEXTS 32
+
+TEST(thirty_two_contexts_at_once) {
+	struct wl_event_loop *loop = wl_event_loop_create();
+	struct wcp_emu_fixture emu;
+	emu_fixture_spawn(&emu, NULL, NULL);
+	fcntl(emu.listener, F_SETFL, O_NONBLOCK);
+	static struct peer peers[CONTEXTS];
+	int hosts[CONTEXTS];
+	for (int i = 0; i < CONTEXTS; i++) {
+		peer_open(&peers[i], loop, &emu);
+		hosts[i] = host_accept(&emu, loop);
+	}
+	// Connections are accepted in INIT order, which is creation order.
+	for (int i = 0; i < CONTEXTS; i++) {
+		char msg[16];
+		int len = snprintf(msg, sizeof(msg), "ping %02d", i);
+		send_with_fd(peers[i].fd, msg, (size_t)len, -1);
+	}
+	for (int i = 0; i < CONTEXTS; i++) {
+		char want[16], got[16] = {0};
+		int len = snprintf(want, sizeof(want), "ping %02d", i);
+		recv_exact(hosts[i], loop, (uint8_t *)got, (size_t)len, NULL, NULL);
+		test_assert(memcmp(got, want, (size_t)len) == 0);
+		len = snprintf(want, sizeof(want), "pong %02d", i);
+		send_with_fd(hosts[i], want, (size_t)len, -1);
+	}
+	for (int i = 0; i < CONTEXTS; i++) {
+		char want[16], got[16] = {0};
+		int len = snprintf(want, sizeof(want), "pong %02d", i);
+		recv_exact(peers[i].fd, loop, (uint8_t *)got, (size_t)len, NULL, NULL);
+		test_assert(memcmp(got, want, (size_t)len) == 0);
+	}
+	for (int i = 0; i < CONTEXTS; i++) {
+		close(hosts[i]);
+		peer_close(&peers[i]);
+	}
+	test_assert(emu_fixture_stop(&emu) == 0);
+	wl_event_loop_destroy(loop);
+}
+
+/** The sorted "interface version" lines of a wayland-info output file. */
+static char *globals_of(const char *path) {
+	FILE *f = fopen(path, "re");
+	test_assert(f != NULL);
+	char line[512];
+	size_t cap = 16384, len = 0;
+	char *out = calloc(1, cap);
+	while (fgets(line, sizeof(line), f) != NULL) {
+		char name[128];
+		unsigned int version;
+		if (sscanf(line, "interface: '%127[^']', version: %u", name, &version) == 2) {
+			int n = snprintf(out + len, cap - len, "%s %u\n", name, version);
+			test_assert(n > 0 && (size_t)n < cap - len);
+			len += (size_t)n;
+		}
+	}
+	fclose(f);
+	return out;
+}
+
+TEST(wayland_info_sees_the_same_globals) {
+	if (!proc_have_program("wayland-info")) {
+		test_skip("wayland-info is not installed (Debian package wayland-utils)");
+	}
+	struct wcp_weston *weston = weston_start(NULL);
+	char direct[PATH_MAX], bridged[PATH_MAX];
+	test_format(direct, sizeof(direct), "%s/direct.txt", weston->runtime_dir);
+	test_format(bridged, sizeof(bridged), "%s/bridged.txt", weston->runtime_dir);
+	const char *argv[] = {"wayland-info", NULL};
+	const char *env[] = {weston->env_display, NULL};
+	struct wcp_proc *info =
+		proc_spawn(argv, &(struct wcp_proc_opts){.env = env, .output = direct});
+	test_assert(info != NULL && proc_wait(info, 10000));
+	test_assert(proc_stop(info, 0) == 0);
+
+	struct wl_event_loop *loop = wl_event_loop_create();
+	struct wcp_emu_fixture emu;
+	char display[PATH_MAX + 64];
+	test_format(display, sizeof(display), "%s/%s", weston->runtime_dir, weston->socket);
+	emu_fixture_spawn(&emu, display, NULL);
+	struct peer peer;
+	peer_open(&peer, loop, &emu);
+	char socket_env[32];
+	test_format(socket_env, sizeof(socket_env), "WAYLAND_SOCKET=%d", peer.fd);
+	const char *env_bridged[] = {socket_env, NULL};
+	info = proc_spawn(argv,
+		&(struct wcp_proc_opts){.env = env_bridged, .output = bridged, .pass_fd = peer.fd});
+	test_assert(info != NULL);
+	long long deadline = proc_now_ms() + 10000;
+	while (proc_alive(info)) {
+		test_assert(proc_now_ms() < deadline);
+		pump(loop, 5);
+	}
+	test_assert(proc_stop(info, 0) == 0);
+
+	char *want = globals_of(direct), *got = globals_of(bridged);
+	test_log("globals through the bridge:\n%s", got);
+	test_assert(strstr(want, "wl_compositor") != NULL);
+	test_assert(strcmp(want, got) == 0);
+	free(want);
+	free(got);
+	peer_close(&peer);
+	test_assert(emu_fixture_stop(&emu) == 0);
+	wl_event_loop_destroy(loop);
+	weston_stop(weston);
+}
+
+int main(int argc, char *argv[]) {
+	log_init("test", WCP_ERROR);
+	return test_main(argc, argv);
+}
