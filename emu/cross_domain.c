@@ -14,6 +14,7 @@
 
 #include "emu.h"
 #include "log.h"
+#include "util/fdpass.h"
 #include "virtgpu/cross_domain.h"
 #include "virtgpu/uapi.h"
 
@@ -227,52 +228,35 @@ static int on_socket(int fd, uint32_t mask, void *data) {
 	struct wcp_cd_send_receive receive = {.hdr.cmd = WCP_CD_CMD_RECEIVE};
 	uint8_t *payload = cd->event + sizeof(receive);
 	struct iovec iov = {.iov_base = payload, .iov_len = WCP_CD_MAX_RECEIVE_DATA};
-	union {
-		char buf[CMSG_SPACE(sizeof(int) * WCP_CD_MAX_IDENTIFIERS)];
-		struct cmsghdr align;
-	} control;
-	memset(&control, 0, sizeof(control));
-	struct msghdr msg = {
-		.msg_iov = &iov,
-		.msg_iovlen = 1,
-		.msg_control = control.buf,
-		.msg_controllen = sizeof(control.buf),
-	};
-	ssize_t n = recvmsg(cd->socket, &msg, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
-	if (n < 0 && (errno == EAGAIN || errno == EINTR)) {
+	int fds[WCP_CD_MAX_IDENTIFIERS];
+	size_t count;
+	int flags;
+	ssize_t n = fdpass_recv(
+		cd->socket, &iov, 1, fds, WCP_CD_MAX_IDENTIFIERS, &count, MSG_DONTWAIT, &flags);
+	if (n < 0 && errno == EAGAIN) {
 		return 0;
 	}
 	if (n < 0) {
 		wcp_log_errno(WCP_ERROR, "receiving from the Wayland compositor failed; closing");
 		n = 0;
+		count = 0;
 	}
-	if ((msg.msg_flags & MSG_CTRUNC) != 0) {
+	if ((flags & MSG_CTRUNC) != 0) {
 		wcp_log(WCP_ERROR,
 			"the Wayland compositor sent more than %d fds at once; the "
 			"rest are lost",
 			WCP_CD_MAX_IDENTIFIERS);
 	}
-	for (struct cmsghdr *c = CMSG_FIRSTHDR(&msg); c != NULL; c = CMSG_NXTHDR(&msg, c)) {
-		if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS) {
+	for (size_t i = 0; i < count; i++) {
+		uint32_t k = receive.num_identifiers;
+		uint32_t id = classify_fd(
+			cd, fds[i], &receive.identifier_types[k], &receive.identifier_sizes[k]);
+		if (id == 0) {
+			close(fds[i]);
 			continue;
 		}
-		size_t count = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
-		for (size_t i = 0; i < count; i++) {
-			int received;
-			memcpy(&received, CMSG_DATA(c) + i * sizeof(int), sizeof(int));
-			uint32_t k = receive.num_identifiers;
-			uint32_t id = 0;
-			if (k < WCP_CD_MAX_IDENTIFIERS) {
-				id = classify_fd(cd, received, &receive.identifier_types[k],
-					&receive.identifier_sizes[k]);
-			}
-			if (id == 0) {
-				close(received);
-				continue;
-			}
-			receive.identifiers[k] = id;
-			receive.num_identifiers++;
-		}
+		receive.identifiers[k] = id;
+		receive.num_identifiers++;
 	}
 	if (n == 0 && receive.num_identifiers == 0) {
 		// Host EOF: one empty RECEIVE, then the channel is gone (cross-domain.md 1.4).
@@ -605,25 +589,7 @@ static void cmd_send(struct wcp_emu_cd *cd, const uint8_t *cmd, size_t size) {
 		.iov_base = (void *)(cmd + sizeof(send)),
 		.iov_len = send.opaque_data_size,
 	};
-	union {
-		char buf[CMSG_SPACE(sizeof(int) * WCP_CD_MAX_IDENTIFIERS)];
-		struct cmsghdr align;
-	} control;
-	memset(&control, 0, sizeof(control));
-	struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1};
-	if (send.num_identifiers > 0) {
-		msg.msg_control = control.buf;
-		msg.msg_controllen = CMSG_SPACE(sizeof(int) * send.num_identifiers);
-		struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
-		c->cmsg_level = SOL_SOCKET;
-		c->cmsg_type = SCM_RIGHTS;
-		c->cmsg_len = CMSG_LEN(sizeof(int) * send.num_identifiers);
-		memcpy(CMSG_DATA(c), fds, sizeof(int) * send.num_identifiers);
-	}
-	ssize_t sent;
-	do {
-		sent = sendmsg(cd->socket, &msg, MSG_NOSIGNAL);
-	} while (sent < 0 && errno == EINTR);
+	ssize_t sent = fdpass_send(cd->socket, &iov, 1, fds, send.num_identifiers, 0);
 	if (sent != (ssize_t)send.opaque_data_size) {
 		wcp_log_errno(WCP_ERROR, "sending to the Wayland compositor failed");
 		goto error_drop;

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "util/fdpass.h"
 #include "virtgpu/emu_wire.h"
 
 struct wcp_emu_connection {
@@ -53,25 +54,8 @@ static bool send_reply(struct wcp_emu_connection *conn, int32_t result, const vo
 		{.iov_base = (void *)arg, .iov_len = arg_size},
 		{.iov_base = answer->extra, .iov_len = reply.extra_size},
 	};
-	union {
-		char buf[CMSG_SPACE(sizeof(int))];
-		struct cmsghdr align;
-	} control;
-	memset(&control, 0, sizeof(control));
-	struct msghdr msg = {.msg_iov = iov, .msg_iovlen = 3};
-	if (result == 0 && answer->fd >= 0) {
-		msg.msg_control = control.buf;
-		msg.msg_controllen = sizeof(control.buf);
-		struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
-		c->cmsg_level = SOL_SOCKET;
-		c->cmsg_type = SCM_RIGHTS;
-		c->cmsg_len = CMSG_LEN(sizeof(int));
-		memcpy(CMSG_DATA(c), &answer->fd, sizeof(int));
-	}
-	ssize_t n;
-	do {
-		n = sendmsg(conn->fd, &msg, MSG_NOSIGNAL);
-	} while (n < 0 && errno == EINTR);
+	bool with_fd = result == 0 && answer->fd >= 0;
+	ssize_t n = fdpass_send(conn->fd, iov, 3, &answer->fd, with_fd ? 1 : 0, 0);
 	if (n < 0) {
 		wcp_log_errno(WCP_ERROR, "connection %u: cannot send a reply", conn->serial);
 		return false;
@@ -83,49 +67,24 @@ static bool send_reply(struct wcp_emu_connection *conn, int32_t result, const vo
 static bool handle_message(struct wcp_emu_connection *conn) {
 	uint8_t *buffer = conn->server->buffer;
 	struct iovec iov = {.iov_base = buffer, .iov_len = WCP_EMU_MAX_MESSAGE};
-	union {
-		char buf[CMSG_SPACE(sizeof(int) * 4)];
-		struct cmsghdr align;
-	} control;
-	memset(&control, 0, sizeof(control));
-	struct msghdr msg = {
-		.msg_iov = &iov,
-		.msg_iovlen = 1,
-		.msg_control = control.buf,
-		.msg_controllen = sizeof(control.buf),
-	};
-	ssize_t n = recvmsg(conn->fd, &msg, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
-	if (n < 0 && (errno == EAGAIN || errno == EINTR)) {
+	// A request carries at most one fd; more make it malformed.
+	int fd = -1;
+	size_t fd_count;
+	int flags;
+	ssize_t n = fdpass_recv(conn->fd, &iov, 1, &fd, 1, &fd_count, MSG_DONTWAIT, &flags);
+	if (n < 0 && errno == EAGAIN) {
 		return true;
 	}
 	if (n < 0) {
 		wcp_log_errno(WCP_ERROR, "connection %u: receive failed", conn->serial);
 		return false;
 	}
-	int fd = -1;
-	int fd_count = 0;
-	for (struct cmsghdr *c = CMSG_FIRSTHDR(&msg); c != NULL; c = CMSG_NXTHDR(&msg, c)) {
-		if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS) {
-			continue;
-		}
-		size_t count = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
-		for (size_t i = 0; i < count; i++) {
-			int received;
-			memcpy(&received, CMSG_DATA(c) + i * sizeof(int), sizeof(int));
-			if (fd_count++ == 0) {
-				fd = received;
-			} else {
-				close(received);
-			}
-		}
-	}
 	bool keep = false;
 	struct wcp_emu_request request;
 	if (n == 0) {
 		goto out; // the guest closed its device
 	}
-	if ((msg.msg_flags & (MSG_TRUNC | MSG_CTRUNC)) != 0 || fd_count > 1 ||
-		(size_t)n < sizeof(request)) {
+	if ((flags & (MSG_TRUNC | MSG_CTRUNC)) != 0 || (size_t)n < sizeof(request)) {
 		wcp_log(WCP_ERROR, "connection %u: malformed message of %zd bytes; closing",
 			conn->serial, n);
 		goto out;
@@ -156,7 +115,7 @@ static bool handle_message(struct wcp_emu_connection *conn) {
 		request.extra_size, fd, &answer);
 	if (result == WCP_EMU_MALFORMED) {
 		wcp_log(WCP_ERROR,
-			"connection %u: malformed request 0x%08x (%u + %u bytes, %d fds); "
+			"connection %u: malformed request 0x%08x (%u + %u bytes, %zu fds); "
 			"closing",
 			conn->serial, request.request, request.arg_size, request.extra_size,
 			fd_count);
@@ -186,23 +145,7 @@ static int on_connection(int fd, uint32_t mask, void *data) {
 static bool send_hello(int fd, int event_fd) {
 	struct wcp_emu_hello hello = {.magic = WCP_EMU_MAGIC, .version = WCP_EMU_VERSION};
 	struct iovec iov = {.iov_base = &hello, .iov_len = sizeof(hello)};
-	union {
-		char buf[CMSG_SPACE(sizeof(int))];
-		struct cmsghdr align;
-	} control;
-	memset(&control, 0, sizeof(control));
-	struct msghdr msg = {
-		.msg_iov = &iov,
-		.msg_iovlen = 1,
-		.msg_control = control.buf,
-		.msg_controllen = sizeof(control.buf),
-	};
-	struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
-	c->cmsg_level = SOL_SOCKET;
-	c->cmsg_type = SCM_RIGHTS;
-	c->cmsg_len = CMSG_LEN(sizeof(int));
-	memcpy(CMSG_DATA(c), &event_fd, sizeof(int));
-	if (sendmsg(fd, &msg, MSG_NOSIGNAL) != (ssize_t)sizeof(hello)) {
+	if (fdpass_send(fd, &iov, 1, &event_fd, 1, 0) != (ssize_t)sizeof(hello)) {
 		wcp_log_errno(WCP_ERROR, "cannot send the hello");
 		return false;
 	}

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "util/fdpass.h"
 
 /** Most bytes taken from the local socket for one SEND. */
 #define BRIDGE_READ_SIZE 16384
@@ -146,21 +147,8 @@ static void flush_out(struct wcp_cd_bridge *bridge) {
 	while (bridge->fd >= 0 && !wl_list_empty(&bridge->out)) {
 		struct bridge_chunk *chunk = wl_container_of(bridge->out.next, chunk, link);
 		struct iovec iov = {chunk->data + chunk->offset, chunk->len - chunk->offset};
-		union {
-			char buf[CMSG_SPACE(sizeof(int) * WCP_CD_MAX_IDENTIFIERS)];
-			struct cmsghdr align;
-		} control;
-		struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1};
-		if (chunk->fd_count > 0) {
-			msg.msg_control = control.buf;
-			msg.msg_controllen = CMSG_SPACE(sizeof(int) * chunk->fd_count);
-			struct cmsghdr *cmsg = CMSG_FIRSTHDR(&msg);
-			cmsg->cmsg_level = SOL_SOCKET;
-			cmsg->cmsg_type = SCM_RIGHTS;
-			cmsg->cmsg_len = CMSG_LEN(sizeof(int) * chunk->fd_count);
-			memcpy(CMSG_DATA(cmsg), chunk->fds, sizeof(int) * chunk->fd_count);
-		}
-		ssize_t n = sendmsg(bridge->fd, &msg, MSG_DONTWAIT | MSG_NOSIGNAL);
+		ssize_t n =
+			fdpass_send(bridge->fd, &iov, 1, chunk->fds, chunk->fd_count, MSG_DONTWAIT);
 		if (n < 0) {
 			if (errno == EAGAIN || errno == EINTR) {
 				wl_event_source_fd_update(
@@ -261,39 +249,21 @@ out:
 
 static void read_local(struct wcp_cd_bridge *bridge) {
 	uint8_t bytes[BRIDGE_READ_SIZE];
-	union {
-		char buf[CMSG_SPACE(sizeof(int) * WCP_CD_MAX_IDENTIFIERS)];
-		struct cmsghdr align;
-	} control;
+	int fds[WCP_CD_MAX_IDENTIFIERS];
+	size_t count;
+	int flags;
 	struct iovec iov = {bytes, sizeof(bytes)};
-	struct msghdr msg = {
-		.msg_iov = &iov,
-		.msg_iovlen = 1,
-		.msg_control = control.buf,
-		.msg_controllen = sizeof(control.buf),
-	};
-	ssize_t n = recvmsg(bridge->fd, &msg, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
+	ssize_t n = fdpass_recv(
+		bridge->fd, &iov, 1, fds, WCP_CD_MAX_IDENTIFIERS, &count, MSG_DONTWAIT, &flags);
 	if (n < 0) {
-		if (errno == EAGAIN || errno == EINTR) {
+		if (errno == EAGAIN) {
 			return;
 		}
 		wcp_log_errno(WCP_ERROR, "bridge: reading the local socket");
 		bridge_close(bridge, "the local socket failed");
 		return;
 	}
-	int fds[WCP_CD_MAX_IDENTIFIERS];
-	size_t count = 0;
-	for (struct cmsghdr *cmsg = CMSG_FIRSTHDR(&msg); cmsg != NULL;
-		cmsg = CMSG_NXTHDR(&msg, cmsg)) {
-		if (cmsg->cmsg_level != SOL_SOCKET || cmsg->cmsg_type != SCM_RIGHTS) {
-			continue;
-		}
-		size_t num = (cmsg->cmsg_len - CMSG_LEN(0)) / sizeof(int);
-		for (size_t i = 0; i < num && count < WCP_CD_MAX_IDENTIFIERS; i++) {
-			memcpy(&fds[count++], CMSG_DATA(cmsg) + i * sizeof(int), sizeof(int));
-		}
-	}
-	if (msg.msg_flags & MSG_CTRUNC) {
+	if (flags & MSG_CTRUNC) {
 		wcp_log(WCP_ERROR, "bridge: more than %d fds in one flush", WCP_CD_MAX_IDENTIFIERS);
 		close_fds(fds, count);
 		bridge_close(bridge, "too many fds");

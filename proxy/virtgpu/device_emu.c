@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "util/fdpass.h"
 #include "virtgpu/emu_wire.h"
 
 struct wcp_emu_device {
@@ -44,25 +45,6 @@ static int emu_fail(struct wcp_emu_device *emu, const char *what) {
 	return -EIO;
 }
 
-static void close_received_fds(struct msghdr *msg, int *keep) {
-	*keep = -1;
-	for (struct cmsghdr *c = CMSG_FIRSTHDR(msg); c != NULL; c = CMSG_NXTHDR(msg, c)) {
-		if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS) {
-			continue;
-		}
-		size_t n = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
-		for (size_t i = 0; i < n; i++) {
-			int fd;
-			memcpy(&fd, CMSG_DATA(c) + i * sizeof(int), sizeof(fd));
-			if (*keep < 0) {
-				*keep = fd;
-			} else {
-				close(fd);
-			}
-		}
-	}
-}
-
 static int emu_call(struct wcp_emu_device *emu, uint32_t request, void *arg, uint32_t arg_size,
 	struct wcp_emu_call *call) {
 	call->in_fd = -1;
@@ -94,50 +76,23 @@ static int emu_call(struct wcp_emu_device *emu, uint32_t request, void *arg, uin
 	}
 
 	struct iovec iov = {.iov_base = emu->buffer, .iov_len = total};
-	union {
-		char buf[CMSG_SPACE(sizeof(int))];
-		struct cmsghdr align;
-	} control;
-	memset(&control, 0, sizeof(control));
-	struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1};
-	if (call->out_fd >= 0) {
-		msg.msg_control = control.buf;
-		msg.msg_controllen = sizeof(control.buf);
-		struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
-		c->cmsg_level = SOL_SOCKET;
-		c->cmsg_type = SCM_RIGHTS;
-		c->cmsg_len = CMSG_LEN(sizeof(int));
-		memcpy(CMSG_DATA(c), &call->out_fd, sizeof(int));
-	}
-	ssize_t sent;
-	do {
-		sent = sendmsg(emu->sock, &msg, MSG_NOSIGNAL);
-	} while (sent < 0 && errno == EINTR);
+	ssize_t sent = fdpass_send(emu->sock, &iov, 1, &call->out_fd, call->out_fd >= 0 ? 1 : 0, 0);
 	if (sent < 0 || (size_t)sent != total) {
 		return emu_fail(emu, sent < 0 ? strerror(errno) : "short send");
 	}
 
-	iov.iov_base = emu->buffer;
+	// A reply carries at most one fd; a second one makes it malformed.
 	iov.iov_len = WCP_EMU_MAX_MESSAGE;
-	memset(&control, 0, sizeof(control));
-	msg = (struct msghdr){
-		.msg_iov = &iov,
-		.msg_iovlen = 1,
-		.msg_control = control.buf,
-		.msg_controllen = sizeof(control.buf),
-	};
-	ssize_t n;
-	do {
-		n = recvmsg(emu->sock, &msg, MSG_CMSG_CLOEXEC);
-	} while (n < 0 && errno == EINTR);
+	int fd = -1;
+	size_t fd_count;
+	int flags;
+	ssize_t n = fdpass_recv(emu->sock, &iov, 1, &fd, 1, &fd_count, 0, &flags);
 	if (n <= 0) {
 		return emu_fail(
 			emu, n < 0 ? strerror(errno) : "wl-cross-emu closed the connection");
 	}
-	int fd;
-	close_received_fds(&msg, &fd);
 	struct wcp_emu_reply reply;
-	if ((msg.msg_flags & (MSG_TRUNC | MSG_CTRUNC)) != 0 || (size_t)n < sizeof(reply)) {
+	if ((flags & (MSG_TRUNC | MSG_CTRUNC)) != 0 || (size_t)n < sizeof(reply)) {
 		goto error_malformed;
 	}
 	memcpy(&reply, emu->buffer, sizeof(reply));
@@ -295,27 +250,13 @@ static const struct wcp_virtgpu_device_impl emu_impl = {
 static int receive_hello(int sock, const char *path) {
 	struct wcp_emu_hello hello;
 	struct iovec iov = {.iov_base = &hello, .iov_len = sizeof(hello)};
-	union {
-		char buf[CMSG_SPACE(sizeof(int))];
-		struct cmsghdr align;
-	} control;
-	memset(&control, 0, sizeof(control));
-	struct msghdr msg = {
-		.msg_iov = &iov,
-		.msg_iovlen = 1,
-		.msg_control = control.buf,
-		.msg_controllen = sizeof(control.buf),
-	};
-	ssize_t n;
-	do {
-		n = recvmsg(sock, &msg, MSG_CMSG_CLOEXEC);
-	} while (n < 0 && errno == EINTR);
+	int fd = -1;
+	size_t fd_count;
+	ssize_t n = fdpass_recv(sock, &iov, 1, &fd, 1, &fd_count, 0, NULL);
 	if (n < 0) {
 		wcp_log_errno(WCP_ERROR, "no hello from wl-cross-emu at %s", path);
 		return -1;
 	}
-	int fd;
-	close_received_fds(&msg, &fd);
 	if ((size_t)n != sizeof(hello) || hello.magic != WCP_EMU_MAGIC ||
 		hello.version != WCP_EMU_VERSION || fd < 0) {
 		wcp_log(WCP_ERROR,

@@ -18,6 +18,7 @@
 #include "log.h"
 #include "proc.h"
 #include "test.h"
+#include "util/fdpass.h"
 #include "virtgpu/bridge.h"
 #include "weston.h"
 
@@ -78,50 +79,28 @@ static void recv_exact(
 	}
 	long long deadline = proc_now_ms() + 10000;
 	while (got < len) {
-		union {
-			char buf[CMSG_SPACE(sizeof(int) * 28)];
-			struct cmsghdr align;
-		} control;
 		struct iovec iov = {buf + got, len - got};
-		struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1};
-		msg.msg_control = control.buf;
-		msg.msg_controllen = sizeof(control.buf);
-		ssize_t n = recvmsg(fd, &msg, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
+		int received[WCP_FDPASS_MAX_FDS];
+		size_t count;
+		ssize_t n = fdpass_recv(
+			fd, &iov, 1, received, WCP_FDPASS_MAX_FDS, &count, MSG_DONTWAIT, NULL);
 		if (n < 0 && errno == EAGAIN) {
 			test_assert(proc_now_ms() < deadline);
 			pump(loop, 5);
 			continue;
 		}
 		test_assert(n > 0);
-		for (struct cmsghdr *c = CMSG_FIRSTHDR(&msg); c != NULL; c = CMSG_NXTHDR(&msg, c)) {
-			size_t num = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
-			for (size_t i = 0; i < num; i++) {
-				test_assert(fds != NULL && *fd_count < 28);
-				memcpy(&fds[(*fd_count)++], CMSG_DATA(c) + i * sizeof(int),
-					sizeof(int));
-			}
+		for (size_t i = 0; i < count; i++) {
+			test_assert(fds != NULL && *fd_count < WCP_FDPASS_MAX_FDS);
+			fds[(*fd_count)++] = received[i];
 		}
 		got += (size_t)n;
 	}
 }
 
 static void send_with_fd(int sock, const void *bytes, size_t len, int fd) {
-	union {
-		char buf[CMSG_SPACE(sizeof(int))];
-		struct cmsghdr align;
-	} control;
 	struct iovec iov = {(void *)bytes, len};
-	struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1};
-	if (fd >= 0) {
-		msg.msg_control = control.buf;
-		msg.msg_controllen = sizeof(control.buf);
-		struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
-		c->cmsg_level = SOL_SOCKET;
-		c->cmsg_type = SCM_RIGHTS;
-		c->cmsg_len = CMSG_LEN(sizeof(int));
-		memcpy(CMSG_DATA(c), &fd, sizeof(int));
-	}
-	test_assert(sendmsg(sock, &msg, MSG_NOSIGNAL) == (ssize_t)len);
+	test_assert(fdpass_send(sock, &iov, 1, &fd, fd >= 0 ? 1 : 0, 0) == (ssize_t)len);
 }
 
 /** Waits until fd reaches EOF, running the loop meanwhile. */

@@ -13,6 +13,7 @@
 
 #include "emu_fixture.h"
 #include "test.h"
+#include "util/fdpass.h"
 #include "virtgpu/emu_wire.h"
 
 static int32_t param(struct wcp_emu_fixture *f, uint64_t which) {
@@ -235,23 +236,13 @@ static int raw_connect(const char *path) {
 	test_assert(fd >= 0);
 	test_assert(connect(fd, (struct sockaddr *)&addr, sizeof(addr)) == 0);
 	struct wcp_emu_hello hello;
-	union {
-		char buf[CMSG_SPACE(sizeof(int))];
-		struct cmsghdr align;
-	} control;
 	struct iovec iov = {.iov_base = &hello, .iov_len = sizeof(hello)};
-	struct msghdr msg = {
-		.msg_iov = &iov,
-		.msg_iovlen = 1,
-		.msg_control = control.buf,
-		.msg_controllen = sizeof(control.buf),
-	};
-	test_assert(recvmsg(fd, &msg, MSG_CMSG_CLOEXEC) == (ssize_t)sizeof(hello));
-	test_assert(hello.magic == WCP_EMU_MAGIC && hello.version == WCP_EMU_VERSION);
-	struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
-	test_assert(c != NULL && c->cmsg_type == SCM_RIGHTS);
 	int event_fd;
-	memcpy(&event_fd, CMSG_DATA(c), sizeof(int));
+	size_t count;
+	test_assert(
+		fdpass_recv(fd, &iov, 1, &event_fd, 1, &count, 0, NULL) == (ssize_t)sizeof(hello));
+	test_assert(hello.magic == WCP_EMU_MAGIC && hello.version == WCP_EMU_VERSION);
+	test_assert(count == 1);
 	close(event_fd);
 	return fd;
 }

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "test.h"
+#include "util/fdpass.h"
 
 static int listen_at(const char *path) {
 	struct sockaddr_un addr = {.sun_family = AF_UNIX};
@@ -215,23 +216,8 @@ void emu_fixture_write(
 void emu_fixture_host_send(
 	struct wcp_emu_fixture *f, const void *data, size_t size, const int *fds, int n) {
 	struct iovec iov = {.iov_base = (void *)data, .iov_len = size};
-	union {
-		char buf[CMSG_SPACE(sizeof(int) * WCP_CD_MAX_IDENTIFIERS)];
-		struct cmsghdr align;
-	} control;
-	memset(&control, 0, sizeof(control));
-	struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1};
-	if (n > 0) {
-		test_assert(n <= WCP_CD_MAX_IDENTIFIERS);
-		msg.msg_control = control.buf;
-		msg.msg_controllen = CMSG_SPACE(sizeof(int) * (size_t)n);
-		struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
-		c->cmsg_level = SOL_SOCKET;
-		c->cmsg_type = SCM_RIGHTS;
-		c->cmsg_len = CMSG_LEN(sizeof(int) * (size_t)n);
-		memcpy(CMSG_DATA(c), fds, sizeof(int) * (size_t)n);
-	}
-	test_assert(sendmsg(f->host, &msg, MSG_NOSIGNAL) == (ssize_t)size);
+	test_assert(n >= 0 && n <= WCP_CD_MAX_IDENTIFIERS);
+	test_assert(fdpass_send(f->host, &iov, 1, fds, (size_t)n, 0) == (ssize_t)size);
 }
 
 long emu_fixture_host_recv(struct wcp_emu_fixture *f, void *buf, size_t size, int *fds, int max_fds,
@@ -244,31 +230,10 @@ long emu_fixture_host_recv(struct wcp_emu_fixture *f, void *buf, size_t size, in
 		return -1;
 	}
 	struct iovec iov = {.iov_base = buf, .iov_len = size};
-	union {
-		char buf[CMSG_SPACE(sizeof(int) * WCP_CD_MAX_IDENTIFIERS)];
-		struct cmsghdr align;
-	} control;
-	memset(&control, 0, sizeof(control));
-	struct msghdr msg = {
-		.msg_iov = &iov,
-		.msg_iovlen = 1,
-		.msg_control = control.buf,
-		.msg_controllen = sizeof(control.buf),
-	};
-	ssize_t n = recvmsg(f->host, &msg, MSG_CMSG_CLOEXEC);
+	size_t count;
+	ssize_t n = fdpass_recv(f->host, &iov, 1, fds, (size_t)max_fds, &count, 0, NULL);
 	test_assert(n >= 0);
-	for (struct cmsghdr *c = CMSG_FIRSTHDR(&msg); c != NULL; c = CMSG_NXTHDR(&msg, c)) {
-		size_t count = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
-		for (size_t i = 0; i < count; i++) {
-			int fd;
-			memcpy(&fd, CMSG_DATA(c) + i * sizeof(int), sizeof(int));
-			if (*n_fds < max_fds) {
-				fds[(*n_fds)++] = fd;
-			} else {
-				close(fd);
-			}
-		}
-	}
+	*n_fds = (int)count;
 	return (long)n;
 }
 
