@@ -334,6 +334,62 @@ TEST_OPTS(guest_fills_a_host_pipe, .timeout_s = 120) {
 	wl_event_loop_destroy(loop);
 }
 
+TEST(device_buffer_crosses_as_its_resource) {
+	struct wl_event_loop *loop = wl_event_loop_create();
+	struct wcp_emu_fixture emu;
+	emu_fixture_spawn(&emu, NULL, NULL);
+	fcntl(emu.listener, F_SETFL, O_NONBLOCK);
+	struct peer peer;
+	peer_open(&peer, loop, &emu);
+	int host = host_accept(&emu, loop);
+	struct wcp_cd_channel *channel = cd_bridge_channel(peer.bridge);
+
+	// A host-visible buffer of this device, as a guest GPU client has one.
+	const uint32_t xrgb8888 = 0x34325258;
+	struct wcp_cd_image_requirements reqs;
+	test_assert(cd_channel_image_requirements(
+		channel, 64, 64, xrgb8888, WCP_CD_FLAG_LINEAR | WCP_CD_FLAG_SCANOUT, &reqs));
+	int buffer = cd_channel_blob_fd(channel, reqs.blob_id, reqs.size);
+	test_assert(buffer >= 0);
+	uint8_t *guest = mmap(NULL, reqs.size, PROT_READ | PROT_WRITE, MAP_SHARED, buffer, 0);
+	test_assert(guest != MAP_FAILED);
+	memcpy(guest, "pixels", 6);
+
+	// Two planes of one buffer: the same fd twice, both the same resource.
+	int planes[2] = {buffer, buffer};
+	struct iovec iov = {"D", 1};
+	test_assert(fdpass_send(peer.fd, &iov, 1, planes, 2, 0) == 1);
+	uint8_t byte;
+	int fds[28];
+	size_t count;
+	recv_exact(host, loop, &byte, 1, fds, &count);
+	test_assert(byte == 'D' && count == 2);
+	// The host gets the buffer's own memory for both.
+	for (size_t i = 0; i < 2; i++) {
+		uint8_t *host_map =
+			mmap(NULL, reqs.size, PROT_READ | PROT_WRITE, MAP_SHARED, fds[i], 0);
+		test_assert(host_map != MAP_FAILED);
+		test_assert(memcmp(host_map, "pixels", 6) == 0);
+		host_map[i + 10] = 0xab;
+		test_assert(guest[i + 10] == 0xab);
+		munmap(host_map, reqs.size);
+		close(fds[i]);
+	}
+	// The import's handle is gone after the SEND, and the bridge still works.
+	test_assert(!peer.closed);
+	send_with_fd(peer.fd, "after", 5, -1);
+	uint8_t buf[5];
+	recv_exact(host, loop, buf, 5, NULL, NULL);
+	test_assert(memcmp(buf, "after", 5) == 0);
+
+	munmap(guest, reqs.size);
+	close(buffer);
+	close(host);
+	peer_close(&peer);
+	test_assert(emu_fixture_stop(&emu) == 0);
+	wl_event_loop_destroy(loop);
+}
+
 TEST(guest_memory_fd_is_refused) {
 	struct wl_event_loop *loop = wl_event_loop_create();
 	struct wcp_emu_fixture emu;
