@@ -1,0 +1,175 @@
+#include "client.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <unistd.h>
+#include <wayland-client.h>
+
+#include "log.h"
+#include "server.h"
+#include "virtgpu/bridge.h"
+#include "wayland/forward.h"
+#include "wayland/registry.h"
+
+static void client_destroy(struct wcp_client *client) {
+	wl_list_remove(&client->client_destroy.link);
+	wl_list_remove(&client->link);
+	struct wcp_object *object, *tmp;
+	wl_list_for_each_safe(object, tmp, &client->objects, link) {
+		forward_detach(object);
+	}
+	registry_finish(client);
+	if (client->host_source != NULL) {
+		wl_event_source_remove(client->host_source);
+	}
+	if (client->host != NULL) {
+		wl_display_disconnect(client->host);
+	}
+	cd_bridge_destroy(client->bridge);
+	free(client);
+}
+
+static void handle_client_destroy(struct wl_listener *listener, void *data) {
+	struct wcp_client *client = wl_container_of(listener, client, client_destroy);
+	client_destroy(client);
+}
+
+void client_fail(struct wcp_client *client, const char *why) {
+	pid_t pid;
+	wl_client_get_credentials(client->client, &pid, NULL, NULL);
+	wcp_log(WCP_ERROR, "client (pid %d): %s; disconnecting it", (int)pid, why);
+	wl_client_flush(client->client);
+	wl_client_destroy(client->client);
+}
+
+/** Passes the host's protocol error on to the guest object it was about. */
+static void relay_host_error(struct wcp_client *client) {
+	int err = wl_display_get_error(client->host);
+	if (err != EPROTO) {
+		client_fail(client, "the host connection failed");
+		return;
+	}
+	const struct wl_interface *interface;
+	uint32_t id;
+	uint32_t code = wl_display_get_protocol_error(client->host, &interface, &id);
+	struct wcp_object *object = forward_find_host_id(client, id);
+	const char *name = interface != NULL ? interface->name : "unknown";
+	if (object != NULL) {
+		wl_resource_post_error(object->resource, code,
+			"the host compositor raised error %u on %s", code, name);
+	} else {
+		wl_client_post_implementation_error(client->client,
+			"the host compositor raised error %u on %s@%u", code, name, id);
+	}
+	client_fail(client, "the host compositor raised a protocol error");
+}
+
+void client_flush_host(struct wcp_client *client) {
+	if (wl_display_flush(client->host) >= 0) {
+		if (client->host_flush_pending) {
+			client->host_flush_pending = false;
+			wl_event_source_fd_update(client->host_source, WL_EVENT_READABLE);
+		}
+		return;
+	}
+	if (errno == EAGAIN) {
+		client->host_flush_pending = true;
+		wl_event_source_fd_update(
+			client->host_source, WL_EVENT_READABLE | WL_EVENT_WRITABLE);
+		return;
+	}
+	relay_host_error(client);
+}
+
+static int handle_host(int fd, uint32_t mask, void *data) {
+	struct wcp_client *client = data;
+	if (mask & WL_EVENT_WRITABLE) {
+		client_flush_host(client);
+		return 0;
+	}
+	// Data still readable is read before a hang-up is acted on, so that a
+	// final protocol error is not lost.
+	if (mask & WL_EVENT_READABLE) {
+		if (wl_display_dispatch(client->host) < 0) {
+			relay_host_error(client);
+		}
+		return 0;
+	}
+	if (mask & (WL_EVENT_HANGUP | WL_EVENT_ERROR)) {
+		client_fail(client, "the host closed the connection");
+	}
+	return 0;
+}
+
+static void handle_bridge_closed(void *data, const char *reason) {
+	// The host connection sees the closed socket and ends the client.
+	wcp_log(WCP_DEBUG, "bridge closed: %s", reason);
+}
+
+static const struct wcp_cd_bridge_listener bridge_listener = {
+	.closed = handle_bridge_closed,
+};
+
+/** Opens the host connection: a bridge over a new device, or a socket. */
+static bool connect_host(struct wcp_client *client) {
+	struct wcp_server *server = client->server;
+	if (server->direct) {
+		client->host = wl_display_connect(server->host_display);
+		if (client->host == NULL) {
+			wcp_log_errno(WCP_ERROR, "cannot connect to the host compositor %s",
+				server->host_display != NULL ? server->host_display : "(default)");
+			return false;
+		}
+		return true;
+	}
+	// One guest client, one virtio-gpu context, one host connection.
+	struct wcp_virtgpu_device *device = virtgpu_device_open(server->device);
+	if (device == NULL) {
+		return false;
+	}
+	int fd;
+	client->bridge = cd_bridge_create(
+		server->loop, device, WCP_CD_CHANNEL_WAYLAND, &bridge_listener, client, &fd);
+	if (client->bridge == NULL) {
+		return false;
+	}
+	client->host = wl_display_connect_to_fd(fd);
+	if (client->host == NULL) {
+		wcp_log_errno(WCP_ERROR, "cannot start a host connection over cross-domain");
+		close(fd);
+		return false;
+	}
+	return true;
+}
+
+struct wcp_client *client_create(struct wcp_server *server, struct wl_client *wl_client) {
+	struct wcp_client *client = calloc(1, sizeof(*client));
+	if (client == NULL) {
+		wcp_log(WCP_ERROR, "out of memory");
+		wl_client_destroy(wl_client);
+		return NULL;
+	}
+	client->server = server;
+	client->client = wl_client;
+	wl_list_init(&client->host_globals);
+	wl_list_init(&client->registries);
+	wl_list_init(&client->objects);
+	wl_list_insert(&server->clients, &client->link);
+	client->client_destroy.notify = handle_client_destroy;
+	wl_client_add_destroy_listener(wl_client, &client->client_destroy);
+
+	if (!connect_host(client)) {
+		goto error;
+	}
+	client->host_source = wl_event_loop_add_fd(server->loop, wl_display_get_fd(client->host),
+		WL_EVENT_READABLE, handle_host, client);
+	if (client->host_source == NULL || !registry_init(client)) {
+		wcp_log(WCP_ERROR, "cannot set up the host connection");
+		goto error;
+	}
+	return client;
+
+error:
+	wl_client_destroy(wl_client);
+	return NULL;
+}

@@ -1,0 +1,43 @@
+#ifndef WCP_CLIENT_H
+#define WCP_CLIENT_H
+
+#include <stdbool.h>
+#include <wayland-client-core.h>
+#include <wayland-server-core.h>
+
+struct wcp_server;
+struct wcp_cd_bridge;
+
+/**
+ * One guest client and its own connection to the host compositor: over a
+ * cross-domain bridge, or straight to a socket in direct mode.
+ */
+struct wcp_client {
+	struct wcp_server *server;
+	struct wl_client *client;
+	struct wl_display *host; // the host connection
+	struct wcp_cd_bridge *bridge; // NULL in direct mode
+	struct wl_event_source *host_source;
+	bool host_flush_pending; // the host socket was full
+
+	struct wl_registry *host_registry;
+	struct wl_list host_globals; // wcp_host_global.link
+	struct wl_callback *registry_sync; // the host's initial globals; NULL once known
+	struct wl_list registries; // guest wl_registry resources (wl_resource_get_link)
+
+	struct wl_list objects; // wcp_object.link
+
+	struct wl_listener client_destroy;
+	struct wl_list link; // wcp_server.clients
+};
+
+/** Creates the host connection for a new guest client; NULL (client dropped) on failure. */
+struct wcp_client *client_create(struct wcp_server *server, struct wl_client *wl_client);
+
+/** Sends what is queued for the host; called before the loop sleeps. */
+void client_flush_host(struct wcp_client *client);
+
+/** Ends the guest client (with a log line) because its host side failed. */
+void client_fail(struct wcp_client *client, const char *why);
+
+#endif

@@ -1,0 +1,160 @@
+#include "server.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "client.h"
+#include "log.h"
+
+struct wcp_server *server_create(bool direct, const char *device, const char *host_display) {
+	struct wcp_server *server = calloc(1, sizeof(*server));
+	if (server == NULL) {
+		wcp_log(WCP_ERROR, "out of memory");
+		return NULL;
+	}
+	server->direct = direct;
+	server->device = device;
+	server->host_display = host_display;
+	server->listen_fd = -1;
+	server->lock_fd = -1;
+	wl_list_init(&server->clients);
+	server->display = wl_display_create();
+	if (server->display == NULL) {
+		wcp_log(WCP_ERROR, "cannot create the Wayland display");
+		free(server);
+		return NULL;
+	}
+	server->loop = wl_display_get_event_loop(server->display);
+	return server;
+}
+
+static int handle_listen(int fd, uint32_t mask, void *data) {
+	struct wcp_server *server = data;
+	int client_fd = accept4(fd, NULL, NULL, SOCK_CLOEXEC);
+	if (client_fd < 0) {
+		if (errno != EAGAIN && errno != EINTR) {
+			wcp_log_errno(WCP_ERROR, "accept");
+		}
+		return 0;
+	}
+	struct wl_client *wl_client = wl_client_create(server->display, client_fd);
+	if (wl_client == NULL) {
+		wcp_log_errno(WCP_ERROR, "cannot create a client");
+		close(client_fd);
+		return 0;
+	}
+	client_create(server, wl_client);
+	return 0;
+}
+
+/** Takes `name` if its lock is free: stale sockets of dead servers are replaced. */
+static bool try_socket(struct wcp_server *server, const char *dir, const char *name) {
+	int len = snprintf(server->socket_path, sizeof(server->socket_path), "%s/%s", dir, name);
+	struct sockaddr_un addr = {.sun_family = AF_UNIX};
+	if (len < 0 || (size_t)len >= sizeof(addr.sun_path)) {
+		wcp_log(WCP_ERROR, "socket path %s/%s is too long", dir, name);
+		return false;
+	}
+	len = snprintf(
+		server->lock_path, sizeof(server->lock_path), "%s.lock", server->socket_path);
+	if (len < 0 || (size_t)len >= sizeof(server->lock_path)) {
+		return false;
+	}
+	int lock_fd = open(server->lock_path, O_CREAT | O_CLOEXEC | O_RDWR, 0640);
+	if (lock_fd < 0 || flock(lock_fd, LOCK_EX | LOCK_NB) < 0) {
+		if (lock_fd >= 0) {
+			close(lock_fd);
+		}
+		return false; // another server holds it
+	}
+	unlink(server->socket_path);
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	memcpy(addr.sun_path, server->socket_path, (size_t)len + 1);
+	if (fd < 0 || bind(fd, (struct sockaddr *)&addr, sizeof(addr)) < 0 || listen(fd, 128) < 0) {
+		wcp_log_errno(WCP_ERROR, "cannot listen on %s", server->socket_path);
+		if (fd >= 0) {
+			close(fd);
+		}
+		unlink(server->lock_path);
+		close(lock_fd);
+		return false;
+	}
+	server->listen_fd = fd;
+	server->lock_fd = lock_fd;
+	snprintf(server->socket_name, sizeof(server->socket_name), "%s", name);
+	return true;
+}
+
+bool server_listen(struct wcp_server *server, const char *name) {
+	const char *dir = getenv("XDG_RUNTIME_DIR");
+	if (dir == NULL || dir[0] != '/') {
+		wcp_log(WCP_ERROR,
+			"XDG_RUNTIME_DIR is not set to an absolute path; the Wayland "
+			"socket lives there (log in through a session manager, or set it)");
+		return false;
+	}
+	bool ok = false;
+	if (name != NULL) {
+		ok = try_socket(server, dir, name);
+		if (!ok) {
+			wcp_log(WCP_ERROR, "the socket %s/%s is in use or cannot be created", dir,
+				name);
+		}
+	} else {
+		for (int i = 0; i < 32 && !ok; i++) {
+			char auto_name[16];
+			snprintf(auto_name, sizeof(auto_name), "wayland-%d", i);
+			ok = try_socket(server, dir, auto_name);
+		}
+		if (!ok) {
+			wcp_log(WCP_ERROR, "no free wayland-N socket name in %s", dir);
+		}
+	}
+	if (!ok) {
+		return false;
+	}
+	server->listen_source = wl_event_loop_add_fd(
+		server->loop, server->listen_fd, WL_EVENT_READABLE, handle_listen, server);
+	return server->listen_source != NULL;
+}
+
+void server_run(struct wcp_server *server) {
+	server->running = true;
+	while (server->running) {
+		wl_display_flush_clients(server->display);
+		struct wcp_client *client, *tmp;
+		wl_list_for_each_safe(client, tmp, &server->clients, link) {
+			client_flush_host(client);
+		}
+		wl_event_loop_dispatch(server->loop, -1);
+	}
+}
+
+void server_destroy(struct wcp_server *server) {
+	if (server == NULL) {
+		return;
+	}
+	// Clients go first: each takes its host connection with it.
+	wl_display_destroy_clients(server->display);
+	if (server->listen_source != NULL) {
+		wl_event_source_remove(server->listen_source);
+	}
+	if (server->listen_fd >= 0) {
+		close(server->listen_fd);
+		unlink(server->socket_path);
+	}
+	if (server->lock_fd >= 0) {
+		unlink(server->lock_path);
+		close(server->lock_fd);
+	}
+	wl_display_destroy(server->display);
+	free(server);
+}

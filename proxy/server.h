@@ -1,0 +1,46 @@
+#ifndef WCP_SERVER_H
+#define WCP_SERVER_H
+
+#include <limits.h>
+#include <stdbool.h>
+#include <wayland-server-core.h>
+
+/**
+ * The guest-facing side: a Wayland socket in $XDG_RUNTIME_DIR whose
+ * clients each get their own host connection, over cross-domain or
+ * directly to a host compositor.
+ */
+struct wcp_server {
+	struct wl_display *display;
+	struct wl_event_loop *loop;
+	bool direct; // no cross-domain: straight to host_display
+	const char *device; // spec for virtgpu_device_open (NULL: search)
+	const char *host_display; // direct mode: the host compositor
+
+	char socket_name[64];
+	char socket_path[PATH_MAX];
+	char lock_path[PATH_MAX];
+	int listen_fd, lock_fd;
+	struct wl_event_source *listen_source;
+
+	struct wl_list clients; // wcp_client.link
+	bool running;
+};
+
+/** A server with no socket yet; NULL on failure. */
+struct wcp_server *server_create(bool direct, const char *device, const char *host_display);
+
+/**
+ * Creates the socket `name` in $XDG_RUNTIME_DIR, or the first free
+ * wayland-N when name is NULL, locked as libwayland does. False (logged)
+ * on failure.
+ */
+bool server_listen(struct wcp_server *server, const char *name);
+
+/** Runs until server->running is cleared. */
+void server_run(struct wcp_server *server);
+
+/** Closes every client and the socket, and frees the server. NULL is a no-op. */
+void server_destroy(struct wcp_server *server);
+
+#endif

@@ -1,0 +1,267 @@
+#include "wayland/forward.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <wayland-server-protocol.h>
+
+#include "client.h"
+#include "log.h"
+
+#define MAX_ARGS 20
+
+// Marks the proxies the relay dispatches, as opposed to the proxy's own.
+static const int relay_marker;
+
+static bool trace_guest, trace_host;
+
+void forward_trace_init(void) {
+	const char *value = getenv("WL_CROSS_PROXY_DEBUG");
+	if (value == NULL) {
+		return;
+	}
+	bool all = strstr(value, "all") != NULL || strcmp(value, "1") == 0;
+	trace_guest = all || strstr(value, "guest") != NULL;
+	trace_host = all || strstr(value, "host") != NULL;
+}
+
+/** The argument types of a message, one char each ("iufsonah"), and nullability. */
+static size_t parse_signature(const char *signature, char types[static MAX_ARGS]) {
+	size_t count = 0;
+	for (const char *p = signature; *p != '\0' && count < MAX_ARGS; p++) {
+		if (strchr("iufsonah", *p) != NULL) {
+			types[count++] = *p;
+		}
+	}
+	return count;
+}
+
+static void trace(const char *direction, const char *interface, uint32_t id,
+	const struct wl_message *msg, const union wl_argument *args, const char *types,
+	size_t count) {
+	char line[1024];
+	int len = snprintf(
+		line, sizeof(line), "%s %s@%" PRIu32 ".%s(", direction, interface, id, msg->name);
+	for (size_t i = 0; i < count && len > 0 && (size_t)len < sizeof(line); i++) {
+		size_t left = sizeof(line) - (size_t)len;
+		const char *sep = i > 0 ? ", " : "";
+		switch (types[i]) {
+		case 'i':
+			len += snprintf(line + len, left, "%s%" PRId32, sep, args[i].i);
+			break;
+		case 'u':
+		case 'n':
+			len += snprintf(line + len, left, "%s%" PRIu32, sep, args[i].u);
+			break;
+		case 'f':
+			len += snprintf(
+				line + len, left, "%s%f", sep, wl_fixed_to_double(args[i].f));
+			break;
+		case 's':
+			len += snprintf(line + len, left, "%s\"%s\"", sep,
+				args[i].s != NULL ? args[i].s : "(nil)");
+			break;
+		case 'o':
+			len += snprintf(line + len, left, "%s%s", sep, args[i].o ? "obj" : "nil");
+			break;
+		case 'a':
+			len += snprintf(line + len, left, "%sarray[%zu]", sep,
+				args[i].a != NULL ? args[i].a->size : 0);
+			break;
+		case 'h':
+			len += snprintf(line + len, left, "%sfd %" PRId32, sep, args[i].h);
+			break;
+		}
+	}
+	wcp_log(WCP_INFO, "%s)", line);
+}
+
+static void close_fd_args(const char *types, size_t count, union wl_argument *args) {
+	for (size_t i = 0; i < count; i++) {
+		if (types[i] == 'h' && args[i].h >= 0) {
+			close(args[i].h);
+		}
+	}
+}
+
+static int dispatch_event(const void *impl, void *target, uint32_t opcode,
+	const struct wl_message *msg, union wl_argument *args);
+
+static void handle_resource_destroy(struct wl_resource *resource) {
+	struct wcp_object *object = wl_resource_get_user_data(resource);
+	if (object->proxy != NULL) {
+		wl_proxy_destroy(object->proxy);
+	}
+	if (object->client != NULL) {
+		wl_list_remove(&object->link);
+	}
+	free(object);
+}
+
+static int dispatch_request(const void *impl, void *target, uint32_t opcode,
+	const struct wl_message *msg, union wl_argument *args) {
+	struct wl_resource *resource = target;
+	struct wcp_object *object = wl_resource_get_user_data(resource);
+	char types[MAX_ARGS];
+	size_t count = parse_signature(msg->signature, types);
+	bool destructor = (object->meta->destructor_requests >> opcode) & 1u;
+
+	if (object->proxy == NULL) {
+		// The host object is gone: the request has nowhere to go.
+		close_fd_args(types, count, args);
+		if (destructor) {
+			wl_resource_destroy(resource);
+		}
+		return 0;
+	}
+	if (trace_guest) {
+		trace("guest->host", object->meta->interface->name, wl_proxy_get_id(object->proxy),
+			msg, args, types, count);
+	}
+
+	// libwayland still owns `args`: translate into a copy.
+	union wl_argument out[MAX_ARGS];
+	memcpy(out, args, count * sizeof(out[0]));
+	const struct wl_interface *new_interface = NULL;
+	bool has_new_id = false;
+	uint32_t new_id = 0;
+	for (size_t i = 0; i < count; i++) {
+		if (types[i] == 'o' && args[i].o != NULL) {
+			struct wcp_object *arg =
+				wl_resource_get_user_data((struct wl_resource *)args[i].o);
+			out[i].o = arg->proxy != NULL ? (struct wl_object *)arg->proxy : NULL;
+		} else if (types[i] == 'n') {
+			new_interface = msg->types[i];
+			has_new_id = true;
+			new_id = args[i].n;
+			out[i].o = NULL;
+		}
+	}
+	if (has_new_id && new_interface == NULL) {
+		// Untyped new_id is wl_registry.bind's alone, which the registry handles.
+		wl_resource_post_error(resource, WL_DISPLAY_ERROR_INVALID_METHOD,
+			"%s.%s cannot be relayed", object->meta->interface->name, msg->name);
+		close_fd_args(types, count, args);
+		return 0;
+	}
+
+	uint32_t version = wl_proxy_get_version(object->proxy);
+	struct wl_proxy *new_proxy = wl_proxy_marshal_array_flags(object->proxy, opcode,
+		new_interface, version, destructor ? WL_MARSHAL_FLAG_DESTROY : 0, out);
+	// libwayland duplicated the fds it sent; the received ones are ours to close.
+	close_fd_args(types, count, args);
+	if (destructor) {
+		object->proxy = NULL;
+		wl_resource_destroy(resource);
+		return 0;
+	}
+	if (new_interface != NULL) {
+		struct wl_resource *new_resource =
+			wl_resource_create(wl_resource_get_client(resource), new_interface,
+				wl_resource_get_version(resource), new_id);
+		if (new_resource == NULL) {
+			wl_proxy_destroy(new_proxy);
+			wl_resource_post_no_memory(resource);
+			return 0;
+		}
+		forward_create(object->client, new_resource, new_proxy);
+	}
+	return 0;
+}
+
+static int dispatch_event(const void *impl, void *target, uint32_t opcode,
+	const struct wl_message *msg, union wl_argument *args) {
+	struct wl_proxy *proxy = target;
+	struct wcp_object *object = wl_proxy_get_user_data(proxy);
+	char types[MAX_ARGS];
+	size_t count = parse_signature(msg->signature, types);
+	bool destructor = (object->meta->destructor_events >> opcode) & 1u;
+
+	if (trace_host) {
+		trace("host->guest", object->meta->interface->name, wl_proxy_get_id(proxy), msg,
+			args, types, count);
+	}
+	// libwayland-client unrefs the proxies in `args` after this returns:
+	// translate into a copy.
+	union wl_argument out[MAX_ARGS];
+	memcpy(out, args, count * sizeof(out[0]));
+	for (size_t i = 0; i < count; i++) {
+		if (types[i] == 'o' && args[i].o != NULL) {
+			struct wl_proxy *arg = (struct wl_proxy *)args[i].o;
+			struct wcp_object *arg_object =
+				forward_is_relayed(arg) ? wl_proxy_get_user_data(arg) : NULL;
+			out[i].o = arg_object != NULL ? (struct wl_object *)arg_object->resource
+						       : NULL;
+		} else if (types[i] == 'n') {
+			// libwayland-client made the new proxy; the guest gets its twin.
+			struct wl_proxy *new_proxy = (struct wl_proxy *)args[i].o;
+			struct wl_resource *new_resource =
+				wl_resource_create(wl_resource_get_client(object->resource),
+					msg->types[i], (int)wl_proxy_get_version(new_proxy), 0);
+			if (new_resource == NULL) {
+				wl_proxy_destroy(new_proxy);
+				client_fail(object->client, "out of memory");
+				close_fd_args(types, count, args);
+				return 0;
+			}
+			struct wcp_object *created =
+				forward_create(object->client, new_resource, new_proxy);
+			out[i].o = created != NULL ? (struct wl_object *)new_resource : NULL;
+		}
+	}
+	wl_resource_post_event_array(object->resource, opcode, out);
+	close_fd_args(types, count, args);
+	if (destructor) {
+		wl_proxy_destroy(proxy);
+		object->proxy = NULL;
+		wl_resource_destroy(object->resource);
+	}
+	return 0;
+}
+
+struct wcp_object *forward_create(
+	struct wcp_client *client, struct wl_resource *resource, struct wl_proxy *proxy) {
+	const char *name = wl_proxy_get_class(proxy);
+	const struct wcp_interface_meta *meta = metadata_find(name);
+	struct wcp_object *object = meta != NULL ? calloc(1, sizeof(*object)) : NULL;
+	if (object == NULL) {
+		wcp_log(WCP_ERROR, "cannot relay a %s", name);
+		wl_proxy_destroy(proxy);
+		wl_resource_destroy(resource);
+		return NULL;
+	}
+	object->resource = resource;
+	object->proxy = proxy;
+	object->client = client;
+	object->meta = meta;
+	wl_list_insert(&client->objects, &object->link);
+	wl_resource_set_dispatcher(
+		resource, dispatch_request, &relay_marker, object, handle_resource_destroy);
+	wl_proxy_add_dispatcher(proxy, dispatch_event, &relay_marker, object);
+	return object;
+}
+
+bool forward_is_relayed(struct wl_proxy *proxy) {
+	return wl_proxy_get_listener(proxy) == &relay_marker;
+}
+
+void forward_detach(struct wcp_object *object) {
+	if (object->proxy != NULL) {
+		wl_proxy_destroy(object->proxy);
+		object->proxy = NULL;
+	}
+	wl_list_remove(&object->link);
+	object->client = NULL;
+}
+
+struct wcp_object *forward_find_host_id(struct wcp_client *client, uint32_t id) {
+	struct wcp_object *object;
+	wl_list_for_each(object, &client->objects, link) {
+		if (object->proxy != NULL && wl_proxy_get_id(object->proxy) == id) {
+			return object;
+		}
+	}
+	return NULL;
+}

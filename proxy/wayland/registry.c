@@ -1,0 +1,217 @@
+#include "wayland/registry.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <wayland-client-protocol.h>
+#include <wayland-server-protocol.h>
+
+#include "client.h"
+#include "log.h"
+#include "wayland/forward.h"
+#include "wayland/metadata.h"
+
+uint32_t registry_policy(const char *interface, uint32_t host_version, bool over_channel) {
+	const struct wcp_interface_meta *meta = metadata_find(interface);
+	if (meta == NULL) {
+		return 0; // no XML: the proxy cannot relay it
+	}
+	// Guest shm memory cannot cross the channel until it is copied into
+	// host memory; until then shm is offered only to direct connections.
+	if (over_channel && strcmp(interface, "wl_shm") == 0) {
+		return 0;
+	}
+	uint32_t ours = (uint32_t)meta->interface->version;
+	return host_version < ours ? host_version : ours;
+}
+
+static void send_global(struct wl_resource *registry, const struct wcp_host_global *global) {
+	if (global->advertised > 0) {
+		wl_registry_send_global(
+			registry, global->name, global->interface, global->advertised);
+	}
+}
+
+static void handle_bind(struct wl_client *wl_client, struct wl_resource *registry, uint32_t name,
+	const char *interface, uint32_t version, uint32_t id) {
+	struct wcp_client *client = wl_resource_get_user_data(registry);
+	if (client == NULL) {
+		return;
+	}
+	struct wcp_host_global *global, *found = NULL;
+	wl_list_for_each(global, &client->host_globals, link) {
+		if (global->name == name && global->advertised > 0) {
+			found = global;
+			break;
+		}
+	}
+	if (found == NULL || strcmp(found->interface, interface) != 0 || version == 0 ||
+		version > found->advertised) {
+		wl_resource_post_error(registry, WL_DISPLAY_ERROR_INVALID_OBJECT,
+			"invalid global %s (%u) version %u", interface, name, version);
+		return;
+	}
+	const struct wl_interface *type = metadata_find(interface)->interface;
+	struct wl_resource *resource = wl_resource_create(wl_client, type, (int)version, id);
+	if (resource == NULL) {
+		wl_client_post_no_memory(wl_client);
+		return;
+	}
+	struct wl_proxy *proxy = wl_registry_bind(client->host_registry, name, type, version);
+	forward_create(client, resource, proxy);
+}
+
+static const struct wl_registry_interface registry_impl = {
+	.bind = handle_bind,
+};
+
+static void handle_registry_destroy(struct wl_resource *resource) {
+	wl_list_remove(wl_resource_get_link(resource));
+}
+
+static void send_all_globals(struct wcp_client *client, struct wl_resource *registry) {
+	struct wcp_host_global *global;
+	wl_list_for_each_reverse(global, &client->host_globals, link) {
+		send_global(registry, global);
+	}
+}
+
+static void get_registry(struct wcp_client *client, struct wl_resource *display, uint32_t id) {
+	struct wl_resource *registry =
+		wl_resource_create(client->client, &wl_registry_interface, 1, id);
+	if (registry == NULL) {
+		wl_client_post_no_memory(client->client);
+		return;
+	}
+	wl_resource_set_implementation(registry, &registry_impl, client, handle_registry_destroy);
+	wl_list_insert(&client->registries, wl_resource_get_link(registry));
+	if (client->registry_sync == NULL) {
+		send_all_globals(client, registry);
+	}
+}
+
+static void display_sync(struct wcp_client *client, uint32_t id) {
+	struct wl_resource *callback =
+		wl_resource_create(client->client, &wl_callback_interface, 1, id);
+	if (callback == NULL) {
+		wl_client_post_no_memory(client->client);
+		return;
+	}
+	// A relayed pair: the host's done is the guest's done.
+	forward_create(client, callback, (struct wl_proxy *)wl_display_sync(client->host));
+}
+
+static int dispatch_display(const void *impl, void *target, uint32_t opcode,
+	const struct wl_message *msg, union wl_argument *args) {
+	struct wl_resource *display = target;
+	struct wcp_client *client = wl_resource_get_user_data(display);
+	switch (opcode) {
+	case WL_DISPLAY_SYNC:
+		display_sync(client, args[0].n);
+		break;
+	case WL_DISPLAY_GET_REGISTRY:
+		get_registry(client, display, args[0].n);
+		break;
+	}
+	return 0;
+}
+
+static void handle_host_global(void *data, struct wl_registry *registry, uint32_t name,
+	const char *interface, uint32_t version) {
+	struct wcp_client *client = data;
+	struct wcp_host_global *global = calloc(1, sizeof(*global));
+	if (global == NULL || (global->interface = strdup(interface)) == NULL) {
+		free(global);
+		client_fail(client, "out of memory");
+		return;
+	}
+	global->name = name;
+	global->version = version;
+	global->advertised = registry_policy(interface, version, client->bridge != NULL);
+	wl_list_insert(&client->host_globals, &global->link);
+	if (client->registry_sync == NULL) {
+		struct wl_resource *resource;
+		wl_resource_for_each(resource, &client->registries) {
+			send_global(resource, global);
+		}
+	}
+}
+
+static void handle_host_global_remove(void *data, struct wl_registry *registry, uint32_t name) {
+	struct wcp_client *client = data;
+	struct wcp_host_global *global, *tmp;
+	wl_list_for_each_safe(global, tmp, &client->host_globals, link) {
+		if (global->name != name) {
+			continue;
+		}
+		if (global->advertised > 0) {
+			struct wl_resource *resource;
+			wl_resource_for_each(resource, &client->registries) {
+				wl_registry_send_global_remove(resource, name);
+			}
+		}
+		wl_list_remove(&global->link);
+		free(global->interface);
+		free(global);
+	}
+}
+
+static const struct wl_registry_listener host_registry_listener = {
+	.global = handle_host_global,
+	.global_remove = handle_host_global_remove,
+};
+
+static void handle_registry_sync_done(void *data, struct wl_callback *callback, uint32_t serial) {
+	struct wcp_client *client = data;
+	wl_callback_destroy(callback);
+	client->registry_sync = NULL;
+	// Registries asked for before the host's globals were known get them now.
+	struct wl_resource *resource;
+	wl_resource_for_each(resource, &client->registries) {
+		send_all_globals(client, resource);
+	}
+}
+
+static const struct wl_callback_listener registry_sync_listener = {
+	.done = handle_registry_sync_done,
+};
+
+bool registry_init(struct wcp_client *client) {
+	client->host_registry = wl_display_get_registry(client->host);
+	client->registry_sync = wl_display_sync(client->host);
+	if (client->host_registry == NULL || client->registry_sync == NULL) {
+		return false;
+	}
+	wl_registry_add_listener(client->host_registry, &host_registry_listener, client);
+	wl_callback_add_listener(client->registry_sync, &registry_sync_listener, client);
+	// Object 1 of every client is its wl_display; its requests are ours now.
+	// Replacing its dispatcher also drops libwayland's destroy hook, which
+	// only clears a pointer that libwayland 1.21 no longer reads once the
+	// client is being torn down (the display goes last, with everything).
+	struct wl_resource *display = wl_client_get_object(client->client, 1);
+	wl_resource_set_dispatcher(display, dispatch_display, NULL, client, NULL);
+	return true;
+}
+
+void registry_finish(struct wcp_client *client) {
+	struct wl_resource *resource, *tmp;
+	wl_resource_for_each_safe(resource, tmp, &client->registries) {
+		// The resources outlive the client struct; make them inert.
+		wl_resource_set_user_data(resource, NULL);
+		wl_list_remove(wl_resource_get_link(resource));
+		wl_list_init(wl_resource_get_link(resource));
+	}
+	struct wcp_host_global *global, *gtmp;
+	wl_list_for_each_safe(global, gtmp, &client->host_globals, link) {
+		wl_list_remove(&global->link);
+		free(global->interface);
+		free(global);
+	}
+	if (client->registry_sync != NULL) {
+		wl_callback_destroy(client->registry_sync);
+		client->registry_sync = NULL;
+	}
+	if (client->host_registry != NULL) {
+		wl_registry_destroy(client->host_registry);
+		client->host_registry = NULL;
+	}
+}
