@@ -21,6 +21,7 @@
 #include "util/fdpass.h"
 #include "virtgpu/bridge.h"
 #include "weston.h"
+#include "wlinfo.h"
 
 struct peer {
 	struct wcp_cd_bridge *bridge;
@@ -494,26 +495,6 @@ TEST(thirty_two_contexts_at_once) {
 	wl_event_loop_destroy(loop);
 }
 
-/** The sorted "interface version" lines of a wayland-info output file. */
-static char *globals_of(const char *path) {
-	FILE *f = fopen(path, "re");
-	test_assert(f != NULL);
-	char line[512];
-	size_t cap = 16384, len = 0;
-	char *out = calloc(1, cap);
-	while (fgets(line, sizeof(line), f) != NULL) {
-		char name[128];
-		unsigned int version;
-		if (sscanf(line, "interface: '%127[^']', version: %u", name, &version) == 2) {
-			int n = snprintf(out + len, cap - len, "%s %u\n", name, version);
-			test_assert(n > 0 && (size_t)n < cap - len);
-			len += (size_t)n;
-		}
-	}
-	fclose(f);
-	return out;
-}
-
 TEST(wayland_info_sees_the_same_globals) {
 	if (!proc_have_program("wayland-info")) {
 		test_skip("wayland-info is not installed (Debian package wayland-utils)");
@@ -549,7 +530,7 @@ TEST(wayland_info_sees_the_same_globals) {
 	}
 	test_assert(proc_stop(info, 0) == 0);
 
-	char *want = globals_of(direct), *got = globals_of(bridged);
+	char *want = wlinfo_parse_file(direct), *got = wlinfo_parse_file(bridged);
 	test_log("globals through the bridge:\n%s", got);
 	test_assert(strstr(want, "wl_compositor") != NULL);
 	test_assert(strcmp(want, got) == 0);

@@ -1,0 +1,98 @@
+#include "relay.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "test.h"
+
+const char *relay_mode_name(enum wcp_relay_mode mode) {
+	return mode == WCP_RELAY_DIRECT ? "direct" : "emu";
+}
+
+static const char *program(const char *variable) {
+	const char *path = getenv(variable);
+	if (path == NULL) {
+		test_error("%s is not set (run the tests through meson)", variable);
+	}
+	return path;
+}
+
+static void wait_socket(struct wcp_proc *proc, const char *path) {
+	long long deadline = proc_now_ms() + 10000;
+	struct stat st;
+	while (stat(path, &st) != 0 || !S_ISSOCK(st.st_mode)) {
+		if (!proc_alive(proc)) {
+			test_error("%s exited with %d before creating %s", proc->name,
+				proc_exit_code(proc), path);
+		}
+		if (proc_now_ms() > deadline) {
+			test_error("%s did not create %s", proc->name, path);
+		}
+		proc_sleep_ms(5);
+	}
+}
+
+struct wcp_relay *relay_start(struct wcp_weston *weston, enum wcp_relay_mode mode) {
+	struct wcp_relay *relay = calloc(1, sizeof(*relay));
+	if (relay == NULL) {
+		test_error("out of memory");
+	}
+	static unsigned int serial;
+	relay->mode = mode;
+	test_format(
+		relay->socket, sizeof(relay->socket), "wcp-proxy-%d-%u", (int)getpid(), serial++);
+	test_format(relay->env_display, sizeof(relay->env_display), "WAYLAND_DISPLAY=%s",
+		relay->socket);
+	test_format(relay->log_path, sizeof(relay->log_path), "%s/%s.log", weston->runtime_dir,
+		relay->socket);
+
+	char device[PATH_MAX + 16] = "--device=none";
+	if (mode == WCP_RELAY_EMU) {
+		char emu_socket[PATH_MAX];
+		test_format(emu_socket, sizeof(emu_socket), "%s/%s-emu.sock", weston->runtime_dir,
+			relay->socket);
+		const char *argv[] = {program("WCP_EMU"), "--listen", emu_socket,
+			"--wayland-display", weston->socket, "--log-level", "error", NULL};
+		relay->emu = proc_spawn(argv, &(struct wcp_proc_opts){.output = relay->log_path});
+		if (relay->emu == NULL) {
+			test_error("cannot start wl-cross-emu");
+		}
+		wait_socket(relay->emu, emu_socket);
+		test_format(device, sizeof(device), "--device=emu:%s", emu_socket);
+	}
+	char host[96], socket_arg[96];
+	test_format(host, sizeof(host), "--host-display=%s", weston->socket);
+	test_format(socket_arg, sizeof(socket_arg), "--socket=%s", relay->socket);
+	const char *argv[] = {program("WCP_PROXY"), device, host, socket_arg, NULL};
+	relay->proxy = proc_spawn(argv, &(struct wcp_proc_opts){.output = relay->log_path});
+	if (relay->proxy == NULL) {
+		test_error("cannot start wl-cross-proxy");
+	}
+	char path[PATH_MAX];
+	test_format(path, sizeof(path), "%s/%s", weston->runtime_dir, relay->socket);
+	wait_socket(relay->proxy, path);
+	return relay;
+}
+
+void relay_stop(struct wcp_relay *relay) {
+	if (relay == NULL) {
+		return;
+	}
+	int proxy_code = proc_stop(relay->proxy, WCP_PROC_GRACE_MS);
+	int emu_code = proc_stop(relay->emu, WCP_PROC_GRACE_MS);
+	if (proxy_code != 0 || (relay->emu != NULL && emu_code != 0)) {
+		FILE *f = fopen(relay->log_path, "re");
+		char line[512];
+		while (f != NULL && fgets(line, sizeof(line), f) != NULL) {
+			fputs(line, stderr);
+		}
+		if (f != NULL) {
+			fclose(f);
+		}
+		test_fail("wl-cross-proxy exited with %d, wl-cross-emu with %d", proxy_code,
+			emu_code);
+	}
+	free(relay);
+}

@@ -1,0 +1,38 @@
+#ifndef WCP_TESTS_RELAY_H
+#define WCP_TESTS_RELAY_H
+
+#include <limits.h>
+#include <stdbool.h>
+
+#include "proc.h"
+#include "weston.h"
+
+/**
+ * wl-cross-proxy ($WCP_PROXY) in front of a test's weston: straight to it
+ * (--device=none) or through wl-cross-emu ($WCP_EMU).
+ */
+
+enum wcp_relay_mode {
+	WCP_RELAY_DIRECT,
+	WCP_RELAY_EMU,
+};
+
+struct wcp_relay {
+	enum wcp_relay_mode mode;
+	struct wcp_proc *proxy;
+	struct wcp_proc *emu; // NULL in direct mode
+	char socket[64];
+	char env_display[96]; // "WAYLAND_DISPLAY=<socket>", for proc_opts.env
+	char log_path[PATH_MAX];
+};
+
+/** Starts the proxy (and emulator) and waits for its socket. */
+struct wcp_relay *relay_start(struct wcp_weston *weston, enum wcp_relay_mode mode);
+
+/** Stops them; fails the test when the proxy did not exit cleanly. NULL is a no-op. */
+void relay_stop(struct wcp_relay *relay);
+
+/** "direct" or "emu", for log lines. */
+const char *relay_mode_name(enum wcp_relay_mode mode);
+
+#endif

@@ -1,0 +1,317 @@
+/*
+ * wl-cross-proxy relaying real clients to a real headless weston, straight
+ * (--device=none) and through wl-cross-emu.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+#include <wayland-client.h>
+
+#include "image.h"
+#include "pattern.h"
+#include "proc.h"
+#include "relay.h"
+#include "scene.h"
+#include "shm_client.h"
+#include "test.h"
+#include "wayland/registry.h"
+#include "weston.h"
+#include "wlinfo.h"
+
+/** What the registry policy lets through of the host's globals, in wayland-info's form. */
+static char *expected_globals(const char *host_globals, bool over_channel) {
+	size_t cap = strlen(host_globals) + 1, len = 0;
+	char *out = calloc(1, cap);
+	const char *line = host_globals;
+	while (*line != '\0') {
+		char name[128];
+		unsigned int version;
+		test_assert(sscanf(line, "%127s %u", name, &version) == 2);
+		uint32_t allowed = registry_policy(name, version, over_channel);
+		if (allowed > 0) {
+			len += (size_t)snprintf(out + len, cap - len, "%s %u\n", name, allowed);
+		}
+		line = strchr(line, '\n') + 1;
+	}
+	return out;
+}
+
+static void check_globals(enum wcp_relay_mode mode) {
+	struct wcp_weston *weston = weston_start(NULL);
+	struct wcp_relay *relay = relay_start(weston, mode);
+	char *host = wlinfo_globals(weston->env_display);
+	char *got = wlinfo_globals(relay->env_display);
+	char *want = expected_globals(host, mode == WCP_RELAY_EMU);
+	test_log("%s: host offers\n%sthe proxy offers\n%s", relay_mode_name(mode), host, got);
+	// Hidden: weston's private and debug globals, and what has no XML here.
+	test_assert(strstr(host, "weston_debug_v1") != NULL && strstr(got, "weston_debug") == NULL);
+	test_assert(strstr(got, "xdg_wm_base 3") != NULL && strstr(got, "wl_compositor 4") != NULL);
+	test_assert(strcmp(got, want) == 0);
+	free(host);
+	free(got);
+	free(want);
+	relay_stop(relay);
+	weston_stop(weston);
+}
+
+TEST(globals_follow_the_policy_direct) {
+	check_globals(WCP_RELAY_DIRECT);
+}
+
+TEST(globals_follow_the_policy_over_cross_domain) {
+	check_globals(WCP_RELAY_EMU);
+}
+
+TEST(registry_policy_clamps_and_hides) {
+	// The proxy's XML has wl_compositor 5 (libwayland 1.21).
+	test_assert(registry_policy("wl_compositor", 6, false) ==
+		(uint32_t)wl_compositor_interface.version);
+	test_assert(registry_policy("wl_compositor", 3, false) == 3);
+	test_assert(registry_policy("xdg_wm_base", 2, false) == 2);
+	test_assert(registry_policy("weston_debug_v1", 1, false) == 0);
+	test_assert(registry_policy("zwp_linux_dmabuf_v1", 4, false) == 0);
+	test_assert(registry_policy("wl_shm", 1, false) == 1);
+	test_assert(registry_policy("wl_shm", 1, true) == 0);
+}
+
+TEST_OPTS(pattern_client_is_pixel_exact_direct, .timeout_s = 60) {
+	struct wcp_weston *weston = weston_start(&(struct wcp_weston_opts){320, 240, NULL});
+	struct wcp_relay *relay = relay_start(weston, WCP_RELAY_DIRECT);
+	const char *formats[] = {"xrgb8888", "argb8888", "rgb565"};
+	const char *damages[] = {"full", "band", "rects"};
+	for (size_t i = 0; i < 3; i++) {
+		const char *args[] = {"--fullscreen", "--format", formats[i], "--damage",
+			damages[i], "--frames", "100", "--pacing", i == 1 ? "frame" : "sync", NULL};
+		struct wcp_shm_client *client = shm_client_start(relay->env_display, args);
+		test_assert(shm_client_wait_ready(client, 30000));
+		test_assert(client->acked == 100);
+		struct wcp_pattern pattern = {0};
+		test_assert(pattern_format_parse(formats[i], &pattern.format));
+		test_assert(pattern_damage_parse(damages[i], &pattern.damage));
+		struct wcp_pattern_image *model = pattern_image_create(pattern.format, 320, 240);
+		pattern_image_replay(model, &pattern, 0, 100);
+		struct wcp_image *want = image_from_pattern(model);
+		struct wcp_image *shot = weston_screenshot(weston, NULL);
+		struct wcp_image_diff diff;
+		if (!image_region_equal(shot, 0, 0, want, 0, 0, 320, 240, &diff)) {
+			test_fail("%s/%s: %zu pixels differ, first at (%d, %d)", formats[i],
+				damages[i], diff.count, (int)diff.x, (int)diff.y);
+		}
+		image_destroy(shot);
+		image_destroy(want);
+		pattern_image_destroy(model);
+		test_assert(shm_client_stop(client) == 0);
+	}
+	relay_stop(relay);
+	weston_stop(weston);
+}
+
+/** Stock clients that draw with shm and run headless; each keeps running until stopped. */
+static const char *const stock_clients[] = {
+	"weston-simple-shm",
+	"weston-simple-damage",
+	"weston-flower",
+	"weston-smoke",
+	"weston-presentation-shm",
+	"weston-scaler",
+	"weston-transformed",
+	"weston-fullscreen",
+	"weston-multi-resource",
+	"weston-eventdemo",
+	"weston-cliptest",
+	"weston-resizor",
+	"weston-stacking",
+	"weston-terminal",
+	"weston-subsurfaces",
+};
+#define STOCK_COUNT (sizeof(stock_clients) / sizeof(stock_clients[0]))
+
+static size_t count_toplevels(struct wcp_weston *weston) {
+	struct wcp_scene scene;
+	if (!weston_scene_read(weston, &scene)) {
+		return 0;
+	}
+	size_t count = 0;
+	for (size_t i = 0; i < scene.count; i++) {
+		count += strcmp(scene.views[i].role, "xdg_toplevel") == 0;
+	}
+	scene_finish(&scene);
+	return count;
+}
+
+TEST_OPTS(stock_clients_run_direct, .timeout_s = 60) {
+	struct wcp_weston *weston = weston_start(&(struct wcp_weston_opts){1024, 768, NULL});
+	struct wcp_relay *relay = relay_start(weston, WCP_RELAY_DIRECT);
+	struct wcp_proc *clients[STOCK_COUNT] = {0};
+	size_t started = 0;
+	for (size_t i = 0; i < STOCK_COUNT; i++) {
+		if (!proc_have_program(stock_clients[i])) {
+			test_log("%s is not installed; not run", stock_clients[i]);
+			continue;
+		}
+		const char *argv[] = {stock_clients[i], NULL};
+		const char *env[] = {relay->env_display, NULL};
+		char log[PATH_MAX];
+		test_format(log, sizeof(log), "%s/%s.log", weston->runtime_dir, stock_clients[i]);
+		clients[i] = proc_spawn(argv, &(struct wcp_proc_opts){.env = env, .output = log});
+		test_assert(clients[i] != NULL);
+		started++;
+	}
+	if (started == 0) {
+		test_skip("no weston stock client is installed (Debian package weston)");
+	}
+	long long deadline = proc_now_ms() + 15000;
+	size_t shown;
+	while ((shown = count_toplevels(weston)) < started && proc_now_ms() < deadline) {
+		proc_sleep_ms(100);
+	}
+	test_log("%zu of %zu clients show a window", shown, started);
+	test_assert(shown == started);
+	// They keep running: a protocol error would have ended them.
+	proc_sleep_ms(3000);
+	for (size_t i = 0; i < STOCK_COUNT; i++) {
+		if (clients[i] != NULL && !proc_alive(clients[i])) {
+			test_fail(
+				"%s exited with %d", stock_clients[i], proc_exit_code(clients[i]));
+		}
+	}
+	for (size_t i = 0; i < STOCK_COUNT; i++) {
+		proc_stop(clients[i], WCP_PROC_GRACE_MS);
+	}
+	relay_stop(relay);
+	weston_stop(weston);
+}
+
+struct error_probe {
+	struct wl_shm *shm;
+};
+
+static void handle_global(void *data, struct wl_registry *registry, uint32_t name,
+	const char *interface, uint32_t version) {
+	struct error_probe *probe = data;
+	if (strcmp(interface, "wl_shm") == 0) {
+		probe->shm = wl_registry_bind(registry, name, &wl_shm_interface, 1);
+	}
+}
+
+static void handle_global_remove(void *data, struct wl_registry *registry, uint32_t name) {
+}
+
+static const struct wl_registry_listener probe_listener = {
+	.global = handle_global,
+	.global_remove = handle_global_remove,
+};
+
+TEST(host_protocol_error_reaches_the_guest) {
+	struct wcp_weston *weston = weston_start(NULL);
+	struct wcp_relay *relay = relay_start(weston, WCP_RELAY_DIRECT);
+	// A bystander that must not notice.
+	const char *args[] = {"--frames", "5", NULL};
+	struct wcp_shm_client *bystander = shm_client_start(relay->env_display, args);
+	test_assert(shm_client_wait_ready(bystander, 20000));
+
+	struct wl_display *display = wl_display_connect(relay->socket);
+	test_assert(display != NULL);
+	struct error_probe probe = {0};
+	struct wl_registry *registry = wl_display_get_registry(display);
+	wl_registry_add_listener(registry, &probe_listener, &probe);
+	test_assert(wl_display_roundtrip(display) >= 0 && probe.shm != NULL);
+	// A pool of size 0 is a protocol error of the host's wl_shm.
+	int fd = memfd_create("pool", MFD_CLOEXEC);
+	test_assert(fd >= 0 && ftruncate(fd, 4096) == 0);
+	struct wl_shm_pool *pool = wl_shm_create_pool(probe.shm, fd, 0);
+	close(fd);
+	test_assert(wl_display_roundtrip(display) < 0);
+	test_assert(wl_display_get_error(display) == EPROTO);
+	const struct wl_interface *interface;
+	uint32_t id;
+	uint32_t code = wl_display_get_protocol_error(display, &interface, &id);
+	test_assert(interface == &wl_shm_interface);
+	test_assert(id == wl_proxy_get_id((struct wl_proxy *)probe.shm));
+	test_assert(code == WL_SHM_ERROR_INVALID_STRIDE);
+	wl_shm_pool_destroy(pool);
+	wl_shm_destroy(probe.shm);
+	wl_registry_destroy(registry);
+	wl_display_disconnect(display);
+
+	test_assert(proc_alive(relay->proxy) && proc_alive(bystander->proc));
+	test_assert(shm_client_stop(bystander) == 0);
+	relay_stop(relay);
+	weston_stop(weston);
+}
+
+TEST(garbage_from_a_client_ends_only_that_client) {
+	struct wcp_weston *weston = weston_start(NULL);
+	struct wcp_relay *relay = relay_start(weston, WCP_RELAY_DIRECT);
+	const char *args[] = {"--frames", "5", NULL};
+	struct wcp_shm_client *bystander = shm_client_start(relay->env_display, args);
+	test_assert(shm_client_wait_ready(bystander, 20000));
+
+	struct sockaddr_un addr = {.sun_family = AF_UNIX};
+	test_format(
+		addr.sun_path, sizeof(addr.sun_path), "%s/%s", weston->runtime_dir, relay->socket);
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	test_assert(connect(fd, (struct sockaddr *)&addr, sizeof(addr)) == 0);
+	// A request on object 1234, which does not exist.
+	uint32_t garbage[] = {1234, (12u << 16) | 0, 0};
+	test_assert(write(fd, garbage, sizeof(garbage)) == (ssize_t)sizeof(garbage));
+	char buf[256];
+	ssize_t n;
+	size_t total = 0;
+	while ((n = read(fd, buf, sizeof(buf))) > 0) {
+		total += (size_t)n;
+	}
+	// It got a wl_display.error and was disconnected.
+	test_assert(n == 0 && total > 0);
+	close(fd);
+
+	proc_sleep_ms(200);
+	test_assert(proc_alive(relay->proxy) && proc_alive(bystander->proc));
+	test_assert(shm_client_stop(bystander) == 0);
+	relay_stop(relay);
+	weston_stop(weston);
+}
+
+TEST(bad_device_fails_before_the_socket) {
+	struct wcp_weston *weston = weston_start(NULL);
+	const char *proxy = getenv("WCP_PROXY");
+	test_assert(proxy != NULL);
+	const char *argv[] = {
+		proxy, "--device=emu:/nonexistent/emu.sock", "--socket=wcp-bad", NULL};
+	struct wcp_proc *proc = proc_spawn(argv, NULL);
+	test_assert(proc != NULL && proc_wait(proc, 10000));
+	test_assert(proc_exit_code(proc) == 1);
+	proc_stop(proc, 0);
+	char path[PATH_MAX];
+	test_format(path, sizeof(path), "%s/wcp-bad", weston->runtime_dir);
+	test_assert(access(path, F_OK) != 0);
+	weston_stop(weston);
+}
+
+TEST(command_runs_on_the_socket_and_gives_its_status) {
+	struct wcp_weston *weston = weston_start(NULL);
+	const char *proxy = getenv("WCP_PROXY");
+	test_assert(proxy != NULL);
+	char host[96];
+	test_format(host, sizeof(host), "--host-display=%s", weston->socket);
+	const char *argv[] = {proxy, "--device=none", host, "--", "sh", "-c",
+		"case \"$WAYLAND_DISPLAY\" in wayland-*) wayland-info >/dev/null && exit 7;; esac; "
+		"exit 1",
+		NULL};
+	struct wcp_proc *proc = proc_spawn(argv, NULL);
+	test_assert(proc != NULL && proc_wait(proc, 20000));
+	test_assert(proc_exit_code(proc) == 7);
+	proc_stop(proc, 0);
+	weston_stop(weston);
+}
+
+int main(int argc, char *argv[]) {
+	return test_main(argc, argv);
+}
