@@ -492,19 +492,22 @@ static void cmd_get_image_requirements(struct wcp_emu_cd *cd, const uint8_t *cmd
 	uint32_t bpp = bytes_per_pixel(req.drm_format);
 	uint64_t stride = (uint64_t)req.width * bpp;
 	uint64_t bytes = stride * req.height;
+	// A host whose gralloc fails writes nothing at all; the guest's ring
+	// keeps whatever it held (rutabaga returns before writing the ring).
 	if (bpp == 0) {
 		wcp_log(WCP_ERROR, "gralloc: unsupported format 0x%08x", req.drm_format);
-	} else if (req.width == 0 || req.height == 0 || stride > UINT32_MAX ||
-		bytes > (1ull << 32)) {
-		wcp_log(WCP_ERROR, "gralloc: unsupported size %ux%u", req.width, req.height);
-	} else {
-		reply.strides[0] = (uint32_t)stride;
-		reply.size = (bytes + 4095) & ~(uint64_t)4095;
-		reply.blob_id = add_item(cd, EMU_ITEM_TEMPLATE, -1, reply.size);
-		reply.map_info = 0x31; // CACHED | RW (cross-domain.md 1.1)
-		reply.memory_idx = 0;
-		reply.physical_device_idx = -1;
+		return;
 	}
+	if (req.width == 0 || req.height == 0 || stride > UINT32_MAX || bytes > (1ull << 32)) {
+		wcp_log(WCP_ERROR, "gralloc: unsupported size %ux%u", req.width, req.height);
+		return;
+	}
+	reply.strides[0] = (uint32_t)stride;
+	reply.size = (bytes + 4095) & ~(uint64_t)4095;
+	reply.blob_id = add_item(cd, EMU_ITEM_TEMPLATE, -1, reply.size);
+	reply.map_info = 0x31; // CACHED | RW (cross-domain.md 1.1)
+	reply.memory_idx = 0;
+	reply.physical_device_idx = -1;
 	ring_write(cd, cd->query_ring_id, &reply, sizeof(reply));
 }
 

@@ -25,7 +25,7 @@ static void client_destroy(struct wcp_client *client) {
 	if (client->host != NULL) {
 		wl_display_disconnect(client->host);
 	}
-	cd_bridge_destroy(client->bridge);
+	bridge_destroy(client->bridge);
 	free(client);
 }
 
@@ -128,7 +128,7 @@ static bool connect_host(struct wcp_client *client) {
 		return false;
 	}
 	int fd;
-	client->bridge = cd_bridge_create(
+	client->bridge = bridge_create(
 		server->loop, device, WCP_CD_CHANNEL_WAYLAND, &bridge_listener, client, &fd);
 	if (client->bridge == NULL) {
 		return false;

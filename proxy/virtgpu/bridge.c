@@ -58,7 +58,7 @@ struct wcp_cd_bridge {
 	bool host_eof; // close once `out` is drained
 };
 
-enum wcp_fd_kind cd_bridge_fd_kind(int fd) {
+enum wcp_fd_kind bridge_fd_kind(int fd) {
 	struct stat st;
 	if (fstat(fd, &st) < 0) {
 		return WCP_FD_OTHER;
@@ -77,7 +77,7 @@ enum wcp_fd_kind cd_bridge_fd_kind(int fd) {
 	return WCP_FD_OTHER;
 }
 
-const char *cd_bridge_fd_kind_name(enum wcp_fd_kind kind) {
+const char *bridge_fd_kind_name(enum wcp_fd_kind kind) {
 	switch (kind) {
 	case WCP_FD_DEVICE_BUFFER:
 		return "virtio-gpu buffer";
@@ -186,7 +186,7 @@ static bool send_batch(
 	bool ok = false;
 
 	for (size_t i = 0; i < count; i++) {
-		enum wcp_fd_kind kind = cd_bridge_fd_kind(fds[i]);
+		enum wcp_fd_kind kind = bridge_fd_kind(fds[i]);
 		if (kind == WCP_FD_PIPE_WRITE_END) {
 			if (pipe != NULL) {
 				// The host takes one read pipe per SEND.
@@ -201,14 +201,14 @@ static bool send_batch(
 			pipe->bridge = bridge;
 			pipe->fd = -1;
 			wl_list_init(&pipe->link);
-			ids[i] = cd_channel_predict_read_pipe_id(bridge->channel);
+			ids[i] = channel_predict_read_pipe_id(bridge->channel);
 			types[i] = WCP_CD_ID_READ_PIPE;
 			pipe->id = ids[i];
 			continue;
 		}
 		uint32_t res, bo;
 		if (kind != WCP_FD_PIPE_READ_END && kind != WCP_FD_SOCKET &&
-			cd_channel_import_fd(bridge->channel, fds[i], &res, &bo)) {
+			channel_import_fd(bridge->channel, fds[i], &res, &bo)) {
 			ids[i] = res;
 			types[i] = WCP_CD_ID_VIRTGPU_BLOB;
 			// The planes of one buffer share a handle, closed once.
@@ -222,10 +222,10 @@ static bool send_batch(
 			continue;
 		}
 		wcp_log(WCP_ERROR, "bridge: a %s cannot cross the cross-domain channel",
-			cd_bridge_fd_kind_name(kind));
+			bridge_fd_kind_name(kind));
 		goto out;
 	}
-	ok = cd_channel_send(bridge->channel, bytes, len, ids, types, count);
+	ok = channel_send(bridge->channel, bytes, len, ids, types, count);
 
 out:
 	// Resources stay attached to the context until the SEND was submitted.
@@ -301,11 +301,11 @@ static int handle_write_pipe(int fd, uint32_t mask, void *data) {
 	}
 	struct wcp_cd_channel *channel = pipe->bridge->channel;
 	if (n > 0) {
-		cd_channel_write(channel, pipe->id, buf, (size_t)n, false);
+		channel_write(channel, pipe->id, buf, (size_t)n, false);
 		return 0;
 	}
 	// Hang up only at the end of the data, never on a short read.
-	cd_channel_write(channel, pipe->id, NULL, 0, true);
+	channel_write(channel, pipe->id, NULL, 0, true);
 	write_pipe_destroy(pipe);
 	return 0;
 }
@@ -360,7 +360,7 @@ static void handle_receive(void *data, const uint8_t *bytes, size_t len,
 		int fd = -1;
 		switch (items[i].type) {
 		case WCP_CD_ID_VIRTGPU_BLOB:
-			fd = cd_channel_blob_fd(bridge->channel, items[i].id, items[i].size);
+			fd = channel_blob_fd(bridge->channel, items[i].id, items[i].size);
 			break;
 		case WCP_CD_ID_WRITE_PIPE:
 			fd = add_write_pipe(bridge, items[i].id);
@@ -464,9 +464,9 @@ static const struct wcp_cd_channel_listener channel_listener = {
 	.eof = handle_eof,
 };
 
-struct wcp_cd_bridge *cd_bridge_create(struct wl_event_loop *loop,
-	struct wcp_virtgpu_device *device, uint32_t channel_type,
-	const struct wcp_cd_bridge_listener *listener, void *data, int *peer_fd) {
+struct wcp_cd_bridge *bridge_create(struct wl_event_loop *loop, struct wcp_virtgpu_device *device,
+	uint32_t channel_type, const struct wcp_cd_bridge_listener *listener, void *data,
+	int *peer_fd) {
 	struct wcp_cd_bridge *bridge = calloc(1, sizeof(*bridge));
 	if (bridge == NULL) {
 		wcp_log(WCP_ERROR, "out of memory");
@@ -489,7 +489,7 @@ struct wcp_cd_bridge *cd_bridge_create(struct wl_event_loop *loop,
 		return NULL;
 	}
 	bridge->fd = pair[0];
-	bridge->channel = cd_channel_create(loop, device, channel_type, &channel_listener, bridge);
+	bridge->channel = channel_create(loop, device, channel_type, &channel_listener, bridge);
 	if (bridge->channel == NULL) {
 		goto error;
 	}
@@ -504,11 +504,11 @@ struct wcp_cd_bridge *cd_bridge_create(struct wl_event_loop *loop,
 
 error:
 	close(pair[1]);
-	cd_bridge_destroy(bridge);
+	bridge_destroy(bridge);
 	return NULL;
 }
 
-void cd_bridge_destroy(struct wcp_cd_bridge *bridge) {
+void bridge_destroy(struct wcp_cd_bridge *bridge) {
 	if (bridge == NULL) {
 		return;
 	}
@@ -530,10 +530,10 @@ void cd_bridge_destroy(struct wcp_cd_bridge *bridge) {
 	if (bridge->fd >= 0) {
 		close(bridge->fd);
 	}
-	cd_channel_destroy(bridge->channel);
+	channel_destroy(bridge->channel);
 	free(bridge);
 }
 
-struct wcp_cd_channel *cd_bridge_channel(struct wcp_cd_bridge *bridge) {
+struct wcp_cd_channel *bridge_channel(struct wcp_cd_bridge *bridge) {
 	return bridge->channel;
 }

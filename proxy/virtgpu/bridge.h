@@ -19,12 +19,19 @@
  * the write end of a local pipe whose data is forwarded with WRITE. An fd
  * the channel cannot carry is an error: the bridge logs its kind, tells its
  * listener, and closes the socket.
+ *
+ * Data for a read pipe whose reader has gone fails with EPIPE, which the
+ * process must see as an error rather than die of: SIGPIPE is to be ignored.
  */
 
 struct wcp_cd_bridge;
 
 struct wcp_cd_bridge_listener {
-	/** The bridge has closed its end (host EOF or an error); `reason` says why. */
+	/**
+	 * The bridge has closed its end (host EOF or an error); `reason` says
+	 * why. It is called from inside the bridge's own handlers: it must not
+	 * destroy the bridge (the peer sees EOF; destroy the bridge from there).
+	 */
 	void (*closed)(void *data, const char *reason);
 };
 
@@ -32,15 +39,15 @@ struct wcp_cd_bridge_listener {
  * Creates a channel of `channel_type` on `device` (taking ownership) and a
  * socket pair; *peer_fd is the other end, for the caller to own and use.
  */
-struct wcp_cd_bridge *cd_bridge_create(struct wl_event_loop *loop,
-	struct wcp_virtgpu_device *device, uint32_t channel_type,
-	const struct wcp_cd_bridge_listener *listener, void *data, int *peer_fd);
+struct wcp_cd_bridge *bridge_create(struct wl_event_loop *loop, struct wcp_virtgpu_device *device,
+	uint32_t channel_type, const struct wcp_cd_bridge_listener *listener, void *data,
+	int *peer_fd);
 
 /** Destroys the bridge, its channel, pipes and device. NULL is a no-op. */
-void cd_bridge_destroy(struct wcp_cd_bridge *bridge);
+void bridge_destroy(struct wcp_cd_bridge *bridge);
 
 /** The channel under the bridge. */
-struct wcp_cd_channel *cd_bridge_channel(struct wcp_cd_bridge *bridge);
+struct wcp_cd_channel *bridge_channel(struct wcp_cd_bridge *bridge);
 
 /** The kinds of fd, as the bridge names them in errors. */
 enum wcp_fd_kind {
@@ -53,9 +60,9 @@ enum wcp_fd_kind {
 };
 
 /** Classifies an fd (without the device: a device buffer shows as OTHER or MEMORY). */
-enum wcp_fd_kind cd_bridge_fd_kind(int fd);
+enum wcp_fd_kind bridge_fd_kind(int fd);
 
 /** "memfd or shared memory", "pipe (read end)", ... */
-const char *cd_bridge_fd_kind_name(enum wcp_fd_kind kind);
+const char *bridge_fd_kind_name(enum wcp_fd_kind kind);
 
 #endif

@@ -103,6 +103,11 @@ static void handle_channel_event(struct wcp_cd_channel *channel) {
 	if (!channel->eof && !channel->failed) {
 		submit_poll(channel);
 	}
+	if (channel->failed && !channel->eof) {
+		// No more host events will come: the channel is over for its user.
+		channel->eof = true;
+		channel->listener->eof(channel->listener_data);
+	}
 }
 
 static int handle_device_event(int fd, uint32_t mask, void *data) {
@@ -154,9 +159,8 @@ static bool create_ring(
 	return true;
 }
 
-struct wcp_cd_channel *cd_channel_create(struct wl_event_loop *loop,
-	struct wcp_virtgpu_device *device, uint32_t channel_type,
-	const struct wcp_cd_channel_listener *listener, void *data) {
+struct wcp_cd_channel *channel_create(struct wl_event_loop *loop, struct wcp_virtgpu_device *device,
+	uint32_t channel_type, const struct wcp_cd_channel_listener *listener, void *data) {
 	struct wcp_cd_channel *channel = calloc(1, sizeof(*channel));
 	if (channel == NULL) {
 		wcp_log(WCP_ERROR, "out of memory");
@@ -207,11 +211,11 @@ struct wcp_cd_channel *cd_channel_create(struct wl_event_loop *loop,
 	return channel;
 
 error:
-	cd_channel_destroy(channel);
+	channel_destroy(channel);
 	return NULL;
 }
 
-void cd_channel_destroy(struct wcp_cd_channel *channel) {
+void channel_destroy(struct wcp_cd_channel *channel) {
 	if (channel == NULL) {
 		return;
 	}
@@ -239,8 +243,11 @@ void cd_channel_destroy(struct wcp_cd_channel *channel) {
 	free(channel);
 }
 
-bool cd_channel_send(struct wcp_cd_channel *channel, const void *bytes, size_t len,
+bool channel_send(struct wcp_cd_channel *channel, const void *bytes, size_t len,
 	const uint32_t *ids, const uint32_t *types, size_t count) {
+	if (channel->failed) {
+		return false;
+	}
 	if (len > WCP_CD_MAX_SEND_DATA || count > WCP_CD_MAX_IDENTIFIERS) {
 		wcp_log(WCP_ERROR, "%s: a SEND of %zu bytes and %zu ids is too large",
 			channel->device->name, len, count);
@@ -270,19 +277,22 @@ bool cd_channel_send(struct wcp_cd_channel *channel, const void *bytes, size_t l
 	return ok;
 }
 
-uint32_t cd_channel_predict_read_pipe_id(struct wcp_cd_channel *channel) {
-	// The host pre-increments its counter, and clamps it above
-	// WCP_CD_PIPE_READ_START when it wraps (cross-domain.md 2.10).
+uint32_t channel_predict_read_pipe_id(struct wcp_cd_channel *channel) {
+	// The host pre-increments its counter and clamps it with
+	// max(id, WCP_CD_PIPE_READ_START) when it wraps (cross-domain.md 2.10).
 	uint32_t next = channel->last_read_pipe_id + 1;
-	if (next <= WCP_CD_PIPE_READ_START) {
-		next = WCP_CD_PIPE_READ_START + 1;
+	if (next < WCP_CD_PIPE_READ_START) {
+		next = WCP_CD_PIPE_READ_START;
 	}
 	channel->last_read_pipe_id = next;
 	return next;
 }
 
-bool cd_channel_write(struct wcp_cd_channel *channel, uint32_t pipe_id, const void *bytes,
-	size_t len, bool hang_up) {
+bool channel_write(struct wcp_cd_channel *channel, uint32_t pipe_id, const void *bytes, size_t len,
+	bool hang_up) {
+	if (channel->failed) {
+		return false;
+	}
 	if (len > WCP_CD_MAX_WRITE_DATA) {
 		wcp_log(WCP_ERROR, "%s: a WRITE of %zu bytes is too large", channel->device->name,
 			len);
@@ -309,7 +319,7 @@ bool cd_channel_write(struct wcp_cd_channel *channel, uint32_t pipe_id, const vo
 	return ok;
 }
 
-bool cd_channel_image_requirements(struct wcp_cd_channel *channel, uint32_t width, uint32_t height,
+bool channel_image_requirements(struct wcp_cd_channel *channel, uint32_t width, uint32_t height,
 	uint32_t drm_format, uint32_t flags, struct wcp_cd_image_requirements *out) {
 	struct wcp_cd_image_cache_entry *entry;
 	wl_list_for_each(entry, &channel->image_cache, link) {
@@ -331,6 +341,9 @@ bool cd_channel_image_requirements(struct wcp_cd_channel *channel, uint32_t widt
 		.drm_format = drm_format,
 		.flags = flags,
 	};
+	// A host that cannot allocate writes nothing: a cleared page tells that
+	// apart from the previous query's answer.
+	memset(channel->query_ring, 0, sizeof(struct wcp_cd_image_requirements));
 	// Naming the query ring's bo attaches the fence to it, which WAIT needs.
 	if (!submit(channel, &cmd, sizeof(cmd), WCP_CD_QUERY_RING, &channel->query_bo, 1)) {
 		free(entry);
@@ -367,7 +380,7 @@ bool cd_channel_image_requirements(struct wcp_cd_channel *channel, uint32_t widt
 	return true;
 }
 
-int cd_channel_blob_fd(struct wcp_cd_channel *channel, uint32_t blob_id, uint64_t size) {
+int channel_blob_fd(struct wcp_cd_channel *channel, uint32_t blob_id, uint64_t size) {
 	uint32_t bo, res;
 	int ret = virtgpu_create_blob(channel->device, WCP_VIRTGPU_BLOB_MEM_HOST3D,
 		WCP_VIRTGPU_BLOB_FLAG_USE_MAPPABLE | WCP_VIRTGPU_BLOB_FLAG_USE_SHAREABLE, size,
@@ -390,7 +403,7 @@ int cd_channel_blob_fd(struct wcp_cd_channel *channel, uint32_t blob_id, uint64_
 	return fd;
 }
 
-bool cd_channel_import_fd(
+bool channel_import_fd(
 	struct wcp_cd_channel *channel, int fd, uint32_t *res_id, uint32_t *bo_handle) {
 	int ret = virtgpu_prime_fd_to_handle(channel->device, fd, bo_handle);
 	if (ret < 0) {

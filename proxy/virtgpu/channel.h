@@ -61,48 +61,47 @@ struct wcp_cd_channel {
  * rings, sends INIT for `channel_type` and the first POLL, and watches the
  * device's events on `loop`. NULL (logged, device destroyed) on failure.
  */
-struct wcp_cd_channel *cd_channel_create(struct wl_event_loop *loop,
-	struct wcp_virtgpu_device *device, uint32_t channel_type,
-	const struct wcp_cd_channel_listener *listener, void *data);
+struct wcp_cd_channel *channel_create(struct wl_event_loop *loop, struct wcp_virtgpu_device *device,
+	uint32_t channel_type, const struct wcp_cd_channel_listener *listener, void *data);
 
 /** Destroys the channel and its device. NULL is a no-op. */
-void cd_channel_destroy(struct wcp_cd_channel *channel);
+void channel_destroy(struct wcp_cd_channel *channel);
 
 /**
  * Sends bytes and identifiers in one SEND. At most WCP_CD_MAX_SEND_DATA
  * bytes and WCP_CD_MAX_IDENTIFIERS identifiers; false (logged) otherwise.
  */
-bool cd_channel_send(struct wcp_cd_channel *channel, const void *bytes, size_t len,
+bool channel_send(struct wcp_cd_channel *channel, const void *bytes, size_t len,
 	const uint32_t *ids, const uint32_t *types, size_t count);
 
 /**
  * The id the host will give the next read pipe it is sent; it must be used
  * in the next SEND that carries a read pipe, one read pipe per SEND.
  */
-uint32_t cd_channel_predict_read_pipe_id(struct wcp_cd_channel *channel);
+uint32_t channel_predict_read_pipe_id(struct wcp_cd_channel *channel);
 
 /** Sends data (at most WCP_CD_MAX_WRITE_DATA bytes) into a host write pipe. */
-bool cd_channel_write(struct wcp_cd_channel *channel, uint32_t pipe_id, const void *bytes,
-	size_t len, bool hang_up);
+bool channel_write(struct wcp_cd_channel *channel, uint32_t pipe_id, const void *bytes, size_t len,
+	bool hang_up);
 
 /**
  * The host's layout for an image, from the query ring or the cache (each
  * query creates a host template that lives as long as the context).
  */
-bool cd_channel_image_requirements(struct wcp_cd_channel *channel, uint32_t width, uint32_t height,
+bool channel_image_requirements(struct wcp_cd_channel *channel, uint32_t width, uint32_t height,
 	uint32_t drm_format, uint32_t flags, struct wcp_cd_image_requirements *out);
 
 /**
  * Turns a host item (a received blob, or an image template) into a guest
  * fd of `size` bytes; -1 (logged) on failure.
  */
-int cd_channel_blob_fd(struct wcp_cd_channel *channel, uint32_t blob_id, uint64_t size);
+int channel_blob_fd(struct wcp_cd_channel *channel, uint32_t blob_id, uint64_t size);
 
 /**
  * Imports a guest buffer fd into this context: *bo_handle must be closed
  * (virtgpu_gem_close) only after the SEND naming *res_id was submitted.
  */
-bool cd_channel_import_fd(
+bool channel_import_fd(
 	struct wcp_cd_channel *channel, int fd, uint32_t *res_id, uint32_t *bo_handle);
 
 #endif

@@ -193,7 +193,7 @@ static int dispatch_event(const void *impl, void *target, uint32_t opcode,
 			struct wcp_object *arg_object =
 				forward_is_relayed(arg) ? wl_proxy_get_user_data(arg) : NULL;
 			out[i].o = arg_object != NULL ? (struct wl_object *)arg_object->resource
-						       : NULL;
+						      : NULL;
 		} else if (types[i] == 'n') {
 			// libwayland-client made the new proxy; the guest gets its twin.
 			struct wl_proxy *new_proxy = (struct wl_proxy *)args[i].o;

@@ -44,13 +44,13 @@ static void peer_open(struct peer *peer, struct wl_event_loop *loop, struct wcp_
 	*peer = (struct peer){.fd = -1};
 	struct wcp_virtgpu_device *device = virtgpu_device_open(emu->spec);
 	test_assert(device != NULL);
-	peer->bridge = cd_bridge_create(
+	peer->bridge = bridge_create(
 		loop, device, WCP_CD_CHANNEL_WAYLAND, &bridge_listener, peer, &peer->fd);
 	test_assert(peer->bridge != NULL);
 }
 
 static void peer_close(struct peer *peer) {
-	cd_bridge_destroy(peer->bridge);
+	bridge_destroy(peer->bridge);
 	close(peer->fd);
 }
 
@@ -343,14 +343,14 @@ TEST(device_buffer_crosses_as_its_resource) {
 	struct peer peer;
 	peer_open(&peer, loop, &emu);
 	int host = host_accept(&emu, loop);
-	struct wcp_cd_channel *channel = cd_bridge_channel(peer.bridge);
+	struct wcp_cd_channel *channel = bridge_channel(peer.bridge);
 
 	// A host-visible buffer of this device, as a guest GPU client has one.
 	const uint32_t xrgb8888 = 0x34325258;
 	struct wcp_cd_image_requirements reqs;
-	test_assert(cd_channel_image_requirements(
+	test_assert(channel_image_requirements(
 		channel, 64, 64, xrgb8888, WCP_CD_FLAG_LINEAR | WCP_CD_FLAG_SCANOUT, &reqs));
-	int buffer = cd_channel_blob_fd(channel, reqs.blob_id, reqs.size);
+	int buffer = channel_blob_fd(channel, reqs.blob_id, reqs.size);
 	test_assert(buffer >= 0);
 	uint8_t *guest = mmap(NULL, reqs.size, PROT_READ | PROT_WRITE, MAP_SHARED, buffer, 0);
 	test_assert(guest != MAP_FAILED);
@@ -425,25 +425,28 @@ TEST(image_requirements_are_cached) {
 	struct peer peer;
 	peer_open(&peer, loop, &emu);
 	int host = host_accept(&emu, loop);
-	struct wcp_cd_channel *channel = cd_bridge_channel(peer.bridge);
+	struct wcp_cd_channel *channel = bridge_channel(peer.bridge);
 
 	// 'XR24', linear: 256 pixels of 4 bytes a row.
 	const uint32_t xrgb8888 = 0x34325258;
 	struct wcp_cd_image_requirements a, b, c;
-	test_assert(cd_channel_image_requirements(
+	test_assert(channel_image_requirements(
 		channel, 256, 256, xrgb8888, WCP_CD_FLAG_LINEAR | WCP_CD_FLAG_SCANOUT, &a));
 	test_assert(a.strides[0] == 1024 && a.size == 262144 && a.blob_id != 0);
 	// The same query again is answered from the cache: the same template.
-	test_assert(cd_channel_image_requirements(
+	test_assert(channel_image_requirements(
 		channel, 256, 256, xrgb8888, WCP_CD_FLAG_LINEAR | WCP_CD_FLAG_SCANOUT, &b));
 	test_assert(memcmp(&a, &b, sizeof(a)) == 0);
 	// Another size is a new query and a new template.
-	test_assert(cd_channel_image_requirements(
+	test_assert(channel_image_requirements(
 		channel, 64, 32, xrgb8888, WCP_CD_FLAG_LINEAR | WCP_CD_FLAG_SCANOUT, &c));
 	test_assert(c.blob_id != a.blob_id && c.strides[0] == 256 && c.size == 8192);
+	// A format the host cannot allocate fails, not answered by the last reply.
+	test_assert(!channel_image_requirements(
+		channel, 64, 64, 0x3231564e, WCP_CD_FLAG_LINEAR | WCP_CD_FLAG_SCANOUT, &b));
 	// A template makes any number of blobs.
 	for (int i = 0; i < 2; i++) {
-		int fd = cd_channel_blob_fd(channel, a.blob_id, a.size);
+		int fd = channel_blob_fd(channel, a.blob_id, a.size);
 		test_assert(fd >= 0);
 		test_assert(lseek(fd, 0, SEEK_END) >= (off_t)a.size);
 		close(fd);
