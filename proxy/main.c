@@ -10,6 +10,7 @@
 
 #include "log.h"
 #include "server.h"
+#include "util/sigbus.h"
 #include "virtgpu/probe.h"
 #include "wayland/forward.h"
 
@@ -164,8 +165,13 @@ int main(int argc, char *argv[]) {
 		return exit_code;
 	}
 	forward_trace_init();
-	// A guest client that goes away mid-write must not kill the proxy.
+	// A guest client that goes away mid-write must not kill the proxy,
+	// nor one that shrinks its shm pool under a copy.
 	signal(SIGPIPE, SIG_IGN);
+	if (!sigbus_init()) {
+		wcp_log_errno(WCP_ERROR, "cannot handle SIGBUS");
+		return 1;
+	}
 
 	if (!verify_host(&opts)) {
 		return 1;

@@ -6,7 +6,7 @@ root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 # What building and testing need on Debian 12.
 packages=(
 	gcc libc6-dev meson ninja-build pkg-config
-	libwayland-dev libwayland-bin wayland-protocols libpng-dev libdrm-dev
+	libwayland-dev libwayland-bin wayland-protocols libpng-dev libdrm-dev libpixman-1-dev
 	weston wayland-utils clang-format procps
 )
 

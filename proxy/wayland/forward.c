@@ -9,6 +9,7 @@
 
 #include "client.h"
 #include "log.h"
+#include "wayland/interceptors.h"
 
 #define MAX_ARGS 20
 
@@ -91,6 +92,9 @@ static int dispatch_event(const void *impl, void *target, uint32_t opcode,
 
 static void handle_resource_destroy(struct wl_resource *resource) {
 	struct wcp_object *object = wl_resource_get_user_data(resource);
+	if (object->data_destroy != NULL) {
+		object->data_destroy(object->data);
+	}
 	if (object->proxy != NULL) {
 		wl_proxy_destroy(object->proxy);
 	}
@@ -100,26 +104,16 @@ static void handle_resource_destroy(struct wl_resource *resource) {
 	free(object);
 }
 
-static int dispatch_request(const void *impl, void *target, uint32_t opcode,
+struct wcp_object *forward_from_resource(struct wl_resource *resource) {
+	return resource != NULL ? wl_resource_get_user_data(resource) : NULL;
+}
+
+struct wcp_object *forward_request(struct wcp_object *object, uint32_t opcode,
 	const struct wl_message *msg, union wl_argument *args) {
-	struct wl_resource *resource = target;
-	struct wcp_object *object = wl_resource_get_user_data(resource);
+	struct wl_resource *resource = object->resource;
 	char types[MAX_ARGS];
 	size_t count = parse_signature(msg->signature, types);
 	bool destructor = (object->meta->destructor_requests >> opcode) & 1u;
-
-	if (object->proxy == NULL) {
-		// The host object is gone: the request has nowhere to go.
-		close_fd_args(types, count, args);
-		if (destructor) {
-			wl_resource_destroy(resource);
-		}
-		return 0;
-	}
-	if (trace_guest) {
-		trace("guest->host", object->meta->interface->name, wl_proxy_get_id(object->proxy),
-			msg, args, types, count);
-	}
 
 	// libwayland still owns `args`: translate into a copy.
 	union wl_argument out[MAX_ARGS];
@@ -130,7 +124,7 @@ static int dispatch_request(const void *impl, void *target, uint32_t opcode,
 	for (size_t i = 0; i < count; i++) {
 		if (types[i] == 'o' && args[i].o != NULL) {
 			struct wcp_object *arg =
-				wl_resource_get_user_data((struct wl_resource *)args[i].o);
+				forward_from_resource((struct wl_resource *)args[i].o);
 			out[i].o = arg->proxy != NULL ? (struct wl_object *)arg->proxy : NULL;
 		} else if (types[i] == 'n') {
 			new_interface = msg->types[i];
@@ -144,7 +138,7 @@ static int dispatch_request(const void *impl, void *target, uint32_t opcode,
 		wl_resource_post_error(resource, WL_DISPLAY_ERROR_INVALID_METHOD,
 			"%s.%s cannot be relayed", object->meta->interface->name, msg->name);
 		close_fd_args(types, count, args);
-		return 0;
+		return NULL;
 	}
 
 	uint32_t version = wl_proxy_get_version(object->proxy);
@@ -155,18 +149,47 @@ static int dispatch_request(const void *impl, void *target, uint32_t opcode,
 	if (destructor) {
 		object->proxy = NULL;
 		wl_resource_destroy(resource);
+		return NULL;
+	}
+	if (new_interface == NULL) {
+		return NULL;
+	}
+	struct wl_resource *new_resource = wl_resource_create(wl_resource_get_client(resource),
+		new_interface, wl_resource_get_version(resource), new_id);
+	if (new_resource == NULL) {
+		wl_proxy_destroy(new_proxy);
+		wl_resource_post_no_memory(resource);
+		return NULL;
+	}
+	return forward_create(object->client, new_resource, new_proxy);
+}
+
+static int dispatch_request(const void *impl, void *target, uint32_t opcode,
+	const struct wl_message *msg, union wl_argument *args) {
+	struct wl_resource *resource = target;
+	struct wcp_object *object = wl_resource_get_user_data(resource);
+	if (object->proxy == NULL) {
+		// The host object is gone: the request has nowhere to go.
+		char types[MAX_ARGS];
+		close_fd_args(types, parse_signature(msg->signature, types), args);
+		if ((object->meta->destructor_requests >> opcode) & 1u) {
+			wl_resource_destroy(resource);
+		}
 		return 0;
 	}
-	if (new_interface != NULL) {
-		struct wl_resource *new_resource =
-			wl_resource_create(wl_resource_get_client(resource), new_interface,
-				wl_resource_get_version(resource), new_id);
-		if (new_resource == NULL) {
-			wl_proxy_destroy(new_proxy);
-			wl_resource_post_no_memory(resource);
-			return 0;
-		}
-		forward_create(object->client, new_resource, new_proxy);
+	if (trace_guest) {
+		char types[MAX_ARGS];
+		trace("guest->host", object->meta->interface->name, wl_proxy_get_id(object->proxy),
+			msg, args, types, parse_signature(msg->signature, types));
+	}
+	// Over cross-domain some messages need meaning; see interceptors.c.
+	wcp_interceptor_func_t intercept = object->client->bridge != NULL
+		? interceptor_find(object->meta->interface, opcode)
+		: NULL;
+	if (intercept != NULL) {
+		intercept(object, opcode, msg, args);
+	} else {
+		forward_request(object, opcode, msg, args);
 	}
 	return 0;
 }
@@ -241,6 +264,11 @@ struct wcp_object *forward_create(
 		resource, dispatch_request, &relay_marker, object, handle_resource_destroy);
 	wl_proxy_add_dispatcher(proxy, dispatch_event, &relay_marker, object);
 	return object;
+}
+
+void forward_replace_proxy(struct wcp_object *object, struct wl_proxy *proxy) {
+	object->proxy = proxy;
+	wl_proxy_add_dispatcher(proxy, dispatch_event, &relay_marker, object);
 }
 
 bool forward_is_relayed(struct wl_proxy *proxy) {

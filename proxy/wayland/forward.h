@@ -23,6 +23,8 @@ struct wcp_object {
 	struct wl_proxy *proxy; // host side; NULL once gone
 	struct wcp_client *client; // NULL once the client is torn down
 	const struct wcp_interface_meta *meta;
+	void *data; // protocol state of an intercepted interface; may be NULL
+	void (*data_destroy)(void *data); // frees `data` with the object
 	struct wl_list link; // wcp_client.objects
 };
 
@@ -33,6 +35,20 @@ struct wcp_object {
  */
 struct wcp_object *forward_create(
 	struct wcp_client *client, struct wl_resource *resource, struct wl_proxy *proxy);
+
+/**
+ * Forwards a guest request to the host as it is, translating its object,
+ * new-object and fd arguments (interceptors call this for the part they do
+ * not rewrite). Returns the object the request created, or NULL.
+ */
+struct wcp_object *forward_request(struct wcp_object *object, uint32_t opcode,
+	const struct wl_message *msg, union wl_argument *args);
+
+/** Gives the object a new host proxy (the old one is the caller's to destroy). */
+void forward_replace_proxy(struct wcp_object *object, struct wl_proxy *proxy);
+
+/** The relayed object of a guest resource (an argument of a request). */
+struct wcp_object *forward_from_resource(struct wl_resource *resource);
 
 /** Whether the proxy is one of the relay's (not the proxy's own). */
 bool forward_is_relayed(struct wl_proxy *proxy);

@@ -15,11 +15,6 @@ uint32_t registry_policy(const char *interface, uint32_t host_version, bool over
 	if (meta == NULL) {
 		return 0; // no XML: the proxy cannot relay it
 	}
-	// Guest shm memory cannot cross the channel until it is copied into
-	// host memory; until then shm is offered only to direct connections.
-	if (over_channel && strcmp(interface, "wl_shm") == 0) {
-		return 0;
-	}
 	uint32_t ours = (uint32_t)meta->interface->version;
 	return host_version < ours ? host_version : ours;
 }

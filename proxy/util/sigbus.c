@@ -1,0 +1,40 @@
+#include "util/sigbus.h"
+
+#include <setjmp.h>
+#include <signal.h>
+#include <string.h>
+
+static sigjmp_buf copy_jump;
+static volatile sig_atomic_t copying;
+
+static void handle_sigbus(int sig, siginfo_t *info, void *context) {
+	if (copying) {
+		siglongjmp(copy_jump, 1);
+	}
+	// Not ours: die as the signal would have made us.
+	signal(SIGBUS, SIG_DFL);
+	raise(SIGBUS);
+}
+
+bool sigbus_init(void) {
+	struct sigaction sa = {.sa_sigaction = handle_sigbus, .sa_flags = SA_SIGINFO | SA_NODEFER};
+	sigemptyset(&sa.sa_mask);
+	return sigaction(SIGBUS, &sa, NULL) == 0;
+}
+
+bool sigbus_copy_rows(const struct wcp_copy_rows *copies, size_t count) {
+	if (sigsetjmp(copy_jump, 1) != 0) {
+		copying = 0;
+		return false;
+	}
+	copying = 1;
+	for (size_t i = 0; i < count; i++) {
+		const struct wcp_copy_rows *c = &copies[i];
+		for (size_t row = 0; row < c->rows; row++) {
+			memcpy(c->dst + row * c->dst_stride, c->src + row * c->src_stride,
+				c->row_bytes);
+		}
+	}
+	copying = 0;
+	return true;
+}

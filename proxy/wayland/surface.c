@@ -1,0 +1,234 @@
+#include "wayland/surface.h"
+
+#include <pixman.h>
+#include <stdlib.h>
+#include <wayland-server-protocol.h>
+
+#include "client.h"
+#include "log.h"
+#include "wayland/forward.h"
+#include "wayland/shm.h"
+
+/** Commits whose damage is remembered, for buffers that come back. */
+#define HISTORY 8
+
+struct wcp_surface_damage {
+	uint64_t seq;
+	int32_t width, height; // of the buffer then
+	pixman_region32_t region; // buffer coordinates
+};
+
+struct wcp_surface {
+	uint64_t serial; // unique, so that buffers can name the surface they last showed on
+	uint64_t seq; // commits made
+	struct wl_resource *pending, *current; // attached wl_buffers; NULL for none
+	bool attached; // an attach is pending
+	struct wl_listener pending_destroy, current_destroy;
+	int32_t scale, pending_scale;
+	uint32_t transform, pending_transform;
+	pixman_region32_t surface_damage, buffer_damage; // pending
+	struct wcp_surface_damage history[HISTORY];
+};
+
+static void set_buffer(
+	struct wl_resource **slot, struct wl_listener *listener, struct wl_resource *buffer) {
+	if (*slot != NULL) {
+		wl_list_remove(&listener->link);
+	}
+	*slot = buffer;
+	if (buffer != NULL) {
+		wl_resource_add_destroy_listener(buffer, listener);
+	}
+}
+
+static void handle_pending_destroy(struct wl_listener *listener, void *data) {
+	struct wcp_surface *surface = wl_container_of(listener, surface, pending_destroy);
+	wl_list_remove(&listener->link);
+	surface->pending = NULL;
+}
+
+static void handle_current_destroy(struct wl_listener *listener, void *data) {
+	struct wcp_surface *surface = wl_container_of(listener, surface, current_destroy);
+	wl_list_remove(&listener->link);
+	surface->current = NULL;
+}
+
+static void surface_destroy(void *data) {
+	struct wcp_surface *surface = data;
+	set_buffer(&surface->pending, &surface->pending_destroy, NULL);
+	set_buffer(&surface->current, &surface->current_destroy, NULL);
+	pixman_region32_fini(&surface->surface_damage);
+	pixman_region32_fini(&surface->buffer_damage);
+	for (size_t i = 0; i < HISTORY; i++) {
+		pixman_region32_fini(&surface->history[i].region);
+	}
+	free(surface);
+}
+
+/** The surface state, made on the first request that needs it; NULL when out of memory. */
+static struct wcp_surface *surface_get(struct wcp_object *object) {
+	if (object->data != NULL) {
+		return object->data;
+	}
+	struct wcp_surface *surface = calloc(1, sizeof(*surface));
+	if (surface == NULL) {
+		wl_resource_post_no_memory(object->resource);
+		return NULL;
+	}
+	static uint64_t next_serial = 1;
+	surface->serial = next_serial++;
+	surface->scale = surface->pending_scale = 1;
+	surface->pending_destroy.notify = handle_pending_destroy;
+	surface->current_destroy.notify = handle_current_destroy;
+	pixman_region32_init(&surface->surface_damage);
+	pixman_region32_init(&surface->buffer_damage);
+	for (size_t i = 0; i < HISTORY; i++) {
+		pixman_region32_init(&surface->history[i].region);
+	}
+	object->data = surface;
+	object->data_destroy = surface_destroy;
+	return surface;
+}
+
+void wl_surface_req_attach(struct wcp_object *object, uint32_t opcode, const struct wl_message *msg,
+	union wl_argument *args) {
+	struct wcp_surface *surface = surface_get(object);
+	if (surface != NULL) {
+		set_buffer(&surface->pending, &surface->pending_destroy,
+			(struct wl_resource *)args[0].o);
+		surface->attached = true;
+	}
+	forward_request(object, opcode, msg, args);
+}
+
+void wl_surface_req_damage(struct wcp_object *object, uint32_t opcode, const struct wl_message *msg,
+	union wl_argument *args) {
+	struct wcp_surface *surface = surface_get(object);
+	if (surface != NULL && args[2].i > 0 && args[3].i > 0) {
+		pixman_region32_union_rect(&surface->surface_damage, &surface->surface_damage,
+			args[0].i, args[1].i, (unsigned int)args[2].i, (unsigned int)args[3].i);
+	}
+	forward_request(object, opcode, msg, args);
+}
+
+void wl_surface_req_damage_buffer(struct wcp_object *object, uint32_t opcode,
+	const struct wl_message *msg, union wl_argument *args) {
+	struct wcp_surface *surface = surface_get(object);
+	if (surface != NULL && args[2].i > 0 && args[3].i > 0) {
+		pixman_region32_union_rect(&surface->buffer_damage, &surface->buffer_damage,
+			args[0].i, args[1].i, (unsigned int)args[2].i, (unsigned int)args[3].i);
+	}
+	forward_request(object, opcode, msg, args);
+}
+
+void wl_surface_req_set_buffer_scale(struct wcp_object *object, uint32_t opcode,
+	const struct wl_message *msg, union wl_argument *args) {
+	struct wcp_surface *surface = surface_get(object);
+	if (surface != NULL && args[0].i > 0) {
+		surface->pending_scale = args[0].i;
+	}
+	forward_request(object, opcode, msg, args);
+}
+
+void wl_surface_req_set_buffer_transform(struct wcp_object *object, uint32_t opcode,
+	const struct wl_message *msg, union wl_argument *args) {
+	struct wcp_surface *surface = surface_get(object);
+	if (surface != NULL) {
+		surface->pending_transform = (uint32_t)args[0].i;
+	}
+	forward_request(object, opcode, msg, args);
+}
+
+/** This commit's damage in buffer coordinates, into `out`. */
+static void commit_damage(
+	struct wcp_surface *surface, const struct wcp_shm_buffer *buffer, pixman_region32_t *out) {
+	pixman_region32_copy(out, &surface->buffer_damage);
+	if (!pixman_region32_not_empty(&surface->surface_damage)) {
+		return;
+	}
+	if (surface->transform != WL_OUTPUT_TRANSFORM_NORMAL) {
+		// Rotated or flipped: the whole buffer is safe and rare enough.
+		pixman_region32_union_rect(
+			out, out, 0, 0, (unsigned int)buffer->width, (unsigned int)buffer->height);
+		return;
+	}
+	int count;
+	const pixman_box32_t *boxes = pixman_region32_rectangles(&surface->surface_damage, &count);
+	int32_t s = surface->scale;
+	for (int i = 0; i < count; i++) {
+		pixman_region32_union_rect(out, out, boxes[i].x1 * s, boxes[i].y1 * s,
+			(unsigned int)((boxes[i].x2 - boxes[i].x1) * s),
+			(unsigned int)((boxes[i].y2 - boxes[i].y1) * s));
+	}
+}
+
+/**
+ * What to copy into a newly attached buffer's mirror: everything the
+ * surface damaged since that buffer was last synced for it, or all of it.
+ */
+static void stale_region(
+	struct wcp_surface *surface, const struct wcp_shm_buffer *buffer, pixman_region32_t *out) {
+	bool known = buffer->synced_surface == surface->serial &&
+		surface->seq - buffer->synced_seq < HISTORY;
+	for (uint64_t seq = buffer->synced_seq + 1; known && seq <= surface->seq; seq++) {
+		const struct wcp_surface_damage *entry = &surface->history[seq % HISTORY];
+		known = entry->seq == seq && entry->width == buffer->width &&
+			entry->height == buffer->height;
+		if (known) {
+			pixman_region32_union(out, out, &entry->region);
+		}
+	}
+	if (!known) {
+		pixman_region32_fini(out);
+		pixman_region32_init_rect(
+			out, 0, 0, (unsigned int)buffer->width, (unsigned int)buffer->height);
+	}
+}
+
+void wl_surface_req_commit(struct wcp_object *object, uint32_t opcode, const struct wl_message *msg,
+	union wl_argument *args) {
+	struct wcp_surface *surface = surface_get(object);
+	if (surface == NULL) {
+		return;
+	}
+	bool attached = surface->attached;
+	if (attached) {
+		set_buffer(&surface->current, &surface->current_destroy, surface->pending);
+		set_buffer(&surface->pending, &surface->pending_destroy, NULL);
+		surface->attached = false;
+	}
+	surface->scale = surface->pending_scale;
+	surface->transform = surface->pending_transform;
+	struct wcp_shm_buffer *buffer =
+		shm_buffer_from_object(forward_from_resource(surface->current));
+	if (buffer != NULL) {
+		surface->seq++;
+		struct wcp_surface_damage *entry = &surface->history[surface->seq % HISTORY];
+		entry->seq = surface->seq;
+		entry->width = buffer->width;
+		entry->height = buffer->height;
+		commit_damage(surface, buffer, &entry->region);
+		pixman_region32_t copy;
+		pixman_region32_init(&copy);
+		if (attached) {
+			stale_region(surface, buffer, &copy);
+		} else {
+			// The same buffer again: what this commit damaged changed in it.
+			pixman_region32_copy(&copy, &entry->region);
+		}
+		bool ok = shm_buffer_copy(buffer, &copy);
+		pixman_region32_fini(&copy);
+		buffer->synced_surface = surface->serial;
+		buffer->synced_seq = surface->seq;
+		if (!ok) {
+			wcp_log(WCP_ERROR, "a client shrank the shm pool of a buffer it committed");
+			wl_client_post_implementation_error(
+				wl_resource_get_client(object->resource),
+				"the shm pool of a committed buffer was truncated");
+			return;
+		}
+	}
+	pixman_region32_clear(&surface->surface_damage);
+	pixman_region32_clear(&surface->buffer_damage);
+	forward_request(object, opcode, msg, args);
+}

@@ -1,0 +1,28 @@
+#ifndef WCP_WAYLAND_SURFACE_H
+#define WCP_WAYLAND_SURFACE_H
+
+#include <stdint.h>
+#include <wayland-util.h>
+
+struct wcp_object;
+
+/*
+ * wl_surface over cross-domain: the proxy follows attach, damage, scale
+ * and transform so that a commit copies into a buffer's host mirror exactly
+ * what changed in it since it was last copied: the surface damage of every
+ * commit in between (the buffer's age), or all of it when that is unknown.
+ */
+void wl_surface_req_attach(struct wcp_object *object, uint32_t opcode, const struct wl_message *msg,
+	union wl_argument *args);
+void wl_surface_req_damage(struct wcp_object *object, uint32_t opcode, const struct wl_message *msg,
+	union wl_argument *args);
+void wl_surface_req_damage_buffer(struct wcp_object *object, uint32_t opcode,
+	const struct wl_message *msg, union wl_argument *args);
+void wl_surface_req_set_buffer_scale(struct wcp_object *object, uint32_t opcode,
+	const struct wl_message *msg, union wl_argument *args);
+void wl_surface_req_set_buffer_transform(struct wcp_object *object, uint32_t opcode,
+	const struct wl_message *msg, union wl_argument *args);
+void wl_surface_req_commit(struct wcp_object *object, uint32_t opcode, const struct wl_message *msg,
+	union wl_argument *args);
+
+#endif
