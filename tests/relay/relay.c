@@ -78,37 +78,81 @@ TEST(registry_policy_clamps_and_hides) {
 	test_assert(registry_policy("weston_debug_v1", 1, false) == 0);
 	test_assert(registry_policy("zwp_linux_dmabuf_v1", 4, false) == 0);
 	test_assert(registry_policy("wl_shm", 1, false) == 1);
-	test_assert(registry_policy("wl_shm", 1, true) == 0);
+	test_assert(registry_policy("wl_shm", 1, true) == 1);
 }
 
-TEST_OPTS(pattern_client_is_pixel_exact_direct, .timeout_s = 60) {
+/**
+ * The pattern client, fullscreen over 100 frames per format and damage
+ * mode, is on screen exactly as it drew it (the same as without the proxy:
+ * the harness tests show the model is what weston shows directly).
+ */
+static void check_pixels(enum wcp_relay_mode mode) {
 	struct wcp_weston *weston = weston_start(&(struct wcp_weston_opts){320, 240, NULL});
-	struct wcp_relay *relay = relay_start(weston, WCP_RELAY_DIRECT);
-	const char *formats[] = {"xrgb8888", "argb8888", "rgb565"};
-	const char *damages[] = {"full", "band", "rects"};
-	for (size_t i = 0; i < 3; i++) {
-		const char *args[] = {"--fullscreen", "--format", formats[i], "--damage",
-			damages[i], "--frames", "100", "--pacing", i == 1 ? "frame" : "sync", NULL};
-		struct wcp_shm_client *client = shm_client_start(relay->env_display, args);
-		test_assert(shm_client_wait_ready(client, 30000));
-		test_assert(client->acked == 100);
-		struct wcp_pattern pattern = {0};
-		test_assert(pattern_format_parse(formats[i], &pattern.format));
-		test_assert(pattern_damage_parse(damages[i], &pattern.damage));
-		struct wcp_pattern_image *model = pattern_image_create(pattern.format, 320, 240);
-		pattern_image_replay(model, &pattern, 0, 100);
-		struct wcp_image *want = image_from_pattern(model);
-		struct wcp_image *shot = weston_screenshot(weston, NULL);
-		struct wcp_image_diff diff;
-		if (!image_region_equal(shot, 0, 0, want, 0, 0, 320, 240, &diff)) {
-			test_fail("%s/%s: %zu pixels differ, first at (%d, %d)", formats[i],
-				damages[i], diff.count, (int)diff.x, (int)diff.y);
+	struct wcp_relay *relay = relay_start(weston, mode);
+	static const char *const formats[] = {"xrgb8888", "argb8888", "rgb565"};
+	static const char *const damages[] = {"full", "band", "rects", "pixels"};
+	for (size_t f = 0; f < 3; f++) {
+		for (size_t d = 0; d < 4; d++) {
+			const char *pacing = (f + d) % 2 == 0 ? "sync" : "frame";
+			const char *args[] = {"--fullscreen", "--format", formats[f], "--damage",
+				damages[d], "--frames", "100", "--buffers", "3", "--pacing", pacing,
+				NULL};
+			struct wcp_shm_client *client = shm_client_start(relay->env_display, args);
+			test_assert(shm_client_wait_ready(client, 30000));
+			test_assert(client->acked == 100);
+			struct wcp_pattern pattern = {0};
+			test_assert(pattern_format_parse(formats[f], &pattern.format));
+			test_assert(pattern_damage_parse(damages[d], &pattern.damage));
+			struct wcp_pattern_image *model =
+				pattern_image_create(pattern.format, 320, 240);
+			pattern_image_replay(model, &pattern, 0, 100);
+			struct wcp_image *want = image_from_pattern(model);
+			struct wcp_image *shot = weston_screenshot(weston, NULL);
+			struct wcp_image_diff diff;
+			if (!image_region_equal(shot, 0, 0, want, 0, 0, 320, 240, &diff)) {
+				test_fail("%s: %s/%s/%s: %zu pixels differ, first at (%d, %d)",
+					relay_mode_name(mode), formats[f], damages[d], pacing,
+					diff.count, (int)diff.x, (int)diff.y);
+			}
+			image_destroy(shot);
+			image_destroy(want);
+			pattern_image_destroy(model);
+			test_assert(shm_client_stop(client) == 0);
 		}
-		image_destroy(shot);
-		image_destroy(want);
-		pattern_image_destroy(model);
-		test_assert(shm_client_stop(client) == 0);
 	}
+	relay_stop(relay);
+	weston_stop(weston);
+}
+
+TEST_OPTS(pattern_client_is_pixel_exact_direct, .timeout_s = 120) {
+	check_pixels(WCP_RELAY_DIRECT);
+}
+
+TEST_OPTS(pattern_client_is_pixel_exact_over_cross_domain, .timeout_s = 120) {
+	check_pixels(WCP_RELAY_EMU);
+}
+
+TEST_OPTS(resized_pool_and_window_over_cross_domain, .timeout_s = 60) {
+	struct wcp_weston *weston = weston_start(&(struct wcp_weston_opts){320, 240, NULL});
+	struct wcp_relay *relay = relay_start(weston, WCP_RELAY_EMU);
+	const char *args[] = {"--size", "60x40", "--damage", "rects", "--buffers", "3", "--frames",
+		"30", "--resize", "10:150x100", "--resize", "20:120x90", "--title", "resizing",
+		NULL};
+	struct wcp_shm_client *client = shm_client_start(relay->env_display, args);
+	test_assert(shm_client_wait_ready(client, 20000));
+	struct wcp_scene_view view;
+	test_assert(weston_scene_wait(weston, "xdg_toplevel", "resizing", NULL, 5000, &view));
+	struct wcp_pattern pattern = {.format = WCP_FORMAT_XRGB8888, .damage = WCP_DAMAGE_RECTS};
+	struct wcp_pattern_image *model = pattern_image_create(pattern.format, 120, 90);
+	pattern_image_replay(model, &pattern, 20, 30);
+	struct wcp_image *want = image_from_pattern(model);
+	struct wcp_image *shot = weston_screenshot(weston, NULL);
+	struct wcp_image_diff diff;
+	test_assert(image_region_equal(shot, view.x1, view.y1, want, 0, 0, 120, 90, &diff));
+	image_destroy(shot);
+	image_destroy(want);
+	pattern_image_destroy(model);
+	test_assert(shm_client_stop(client) == 0);
 	relay_stop(relay);
 	weston_stop(weston);
 }
@@ -146,9 +190,9 @@ static size_t count_toplevels(struct wcp_weston *weston) {
 	return count;
 }
 
-TEST_OPTS(stock_clients_run_direct, .timeout_s = 60) {
+static void check_stock_clients(enum wcp_relay_mode mode) {
 	struct wcp_weston *weston = weston_start(&(struct wcp_weston_opts){1024, 768, NULL});
-	struct wcp_relay *relay = relay_start(weston, WCP_RELAY_DIRECT);
+	struct wcp_relay *relay = relay_start(weston, mode);
 	struct wcp_proc *clients[STOCK_COUNT] = {0};
 	size_t started = 0;
 	for (size_t i = 0; i < STOCK_COUNT; i++) {
@@ -172,7 +216,7 @@ TEST_OPTS(stock_clients_run_direct, .timeout_s = 60) {
 	while ((shown = count_toplevels(weston)) < started && proc_now_ms() < deadline) {
 		proc_sleep_ms(100);
 	}
-	test_log("%zu of %zu clients show a window", shown, started);
+	test_log("%s: %zu of %zu clients show a window", relay_mode_name(mode), shown, started);
 	test_assert(shown == started);
 	// They keep running: a protocol error would have ended them.
 	proc_sleep_ms(3000);
@@ -189,8 +233,17 @@ TEST_OPTS(stock_clients_run_direct, .timeout_s = 60) {
 	weston_stop(weston);
 }
 
+TEST_OPTS(stock_clients_run_direct, .timeout_s = 60) {
+	check_stock_clients(WCP_RELAY_DIRECT);
+}
+
+TEST_OPTS(stock_clients_run_over_cross_domain, .timeout_s = 60) {
+	check_stock_clients(WCP_RELAY_EMU);
+}
+
 struct error_probe {
 	struct wl_shm *shm;
+	struct wl_compositor *compositor;
 };
 
 static void handle_global(void *data, struct wl_registry *registry, uint32_t name,
@@ -198,6 +251,8 @@ static void handle_global(void *data, struct wl_registry *registry, uint32_t nam
 	struct error_probe *probe = data;
 	if (strcmp(interface, "wl_shm") == 0) {
 		probe->shm = wl_registry_bind(registry, name, &wl_shm_interface, 1);
+	} else if (strcmp(interface, "wl_compositor") == 0) {
+		probe->compositor = wl_registry_bind(registry, name, &wl_compositor_interface, 4);
 	}
 }
 
@@ -238,6 +293,53 @@ TEST(host_protocol_error_reaches_the_guest) {
 	test_assert(code == WL_SHM_ERROR_INVALID_STRIDE);
 	wl_shm_pool_destroy(pool);
 	wl_shm_destroy(probe.shm);
+	wl_compositor_destroy(probe.compositor);
+	wl_registry_destroy(registry);
+	wl_display_disconnect(display);
+
+	test_assert(proc_alive(relay->proxy) && proc_alive(bystander->proc));
+	test_assert(shm_client_stop(bystander) == 0);
+	relay_stop(relay);
+	weston_stop(weston);
+}
+
+TEST(truncated_pool_ends_only_that_client) {
+	struct wcp_weston *weston = weston_start(NULL);
+	struct wcp_relay *relay = relay_start(weston, WCP_RELAY_EMU);
+	const char *args[] = {"--frames", "5", NULL};
+	struct wcp_shm_client *bystander = shm_client_start(relay->env_display, args);
+	test_assert(shm_client_wait_ready(bystander, 20000));
+
+	struct wl_display *display = wl_display_connect(relay->socket);
+	test_assert(display != NULL);
+	struct error_probe probe = {0};
+	struct wl_registry *registry = wl_display_get_registry(display);
+	wl_registry_add_listener(registry, &probe_listener, &probe);
+	test_assert(wl_display_roundtrip(display) >= 0 && probe.shm != NULL);
+	test_assert(probe.compositor != NULL);
+	int fd = memfd_create("pool", MFD_CLOEXEC);
+	test_assert(fd >= 0 && ftruncate(fd, 64 * 64 * 4) == 0);
+	struct wl_shm_pool *pool = wl_shm_create_pool(probe.shm, fd, 64 * 64 * 4);
+	struct wl_buffer *buffer =
+		wl_shm_pool_create_buffer(pool, 0, 64, 64, 256, WL_SHM_FORMAT_XRGB8888);
+	struct wl_surface *surface = wl_compositor_create_surface(probe.compositor);
+	wl_surface_attach(surface, buffer, 0, 0);
+	wl_surface_damage_buffer(surface, 0, 0, 64, 64);
+	wl_surface_commit(surface);
+	test_assert(wl_display_roundtrip(display) >= 0);
+	// The memory under the committed buffer goes away; the copy must not kill the proxy.
+	test_assert(ftruncate(fd, 0) == 0);
+	close(fd);
+	wl_surface_attach(surface, buffer, 0, 0);
+	wl_surface_damage_buffer(surface, 0, 0, 64, 64);
+	wl_surface_commit(surface);
+	test_assert(wl_display_roundtrip(display) < 0);
+	test_assert(wl_display_get_error(display) == EPROTO);
+	wl_surface_destroy(surface);
+	wl_buffer_destroy(buffer);
+	wl_shm_pool_destroy(pool);
+	wl_shm_destroy(probe.shm);
+	wl_compositor_destroy(probe.compositor);
 	wl_registry_destroy(registry);
 	wl_display_disconnect(display);
 
