@@ -1,11 +1,13 @@
 /*
- * wcp-demo: clients on a headless compositor, shown in a screenshot.
+ * wcp-demo: wl-cross-proxy doing its job, shown in a screenshot.
  *
- * Starts a headless weston, runs several clients on it (weston's own
- * simple-shm and flower when installed, and our pattern client), checks
- * that the pattern client's pixels on screen are exactly what it drew,
- * saves a screenshot and prints its path. Everything it started is stopped
- * before it exits.
+ * Starts a headless weston as the "host" compositor, wl-cross-emu as the
+ * VM's virtio-gpu device with its cross-domain host side, and
+ * wl-cross-proxy on it. Several clients run through the proxy (weston's
+ * own simple-shm and flower when installed, and our pattern client); the
+ * demo checks that the pattern client's pixels on the host's screen are
+ * exactly what it drew, saves a screenshot and prints its path.
+ * Everything it started is stopped before it exits.
  */
 #include <getopt.h>
 #include <libgen.h>
@@ -18,6 +20,7 @@
 #include "image.h"
 #include "pattern.h"
 #include "proc.h"
+#include "relay.h"
 #include "scene.h"
 #include "shm_client.h"
 #include "test.h"
@@ -25,23 +28,34 @@
 
 #define PATTERN_FRAMES 90
 
-static const char usage[] = "usage: wcp-demo [--output FILE.png]\n"
-			    "Runs clients on a headless weston and saves a screenshot.\n";
+static const char usage[] =
+	"usage: wcp-demo [--output FILE.png]\n"
+	"Runs clients through wl-cross-proxy and wl-cross-emu on a headless weston\n"
+	"and saves a screenshot.\n";
 
-/** Points WCP_SHM_CLIENT at the client built beside this program. */
-static void find_shm_client(void) {
-	if (getenv("WCP_SHM_CLIENT") != NULL) {
+/** Points $variable at `path` under the build directory, unless it is set. */
+static void find_program(const char *variable, const char *build_dir, const char *path) {
+	if (getenv(variable) != NULL) {
 		return;
 	}
+	char full[PATH_MAX];
+	test_format(full, sizeof(full), "%s/%s", build_dir, path);
+	setenv(variable, full, 1);
+}
+
+/** Finds the programs built beside this one (build/tests/wcp-demo). */
+static void find_programs(void) {
 	char self[PATH_MAX];
 	ssize_t len = readlink("/proc/self/exe", self, sizeof(self) - 1);
 	if (len <= 0) {
 		return;
 	}
 	self[len] = '\0';
-	char path[PATH_MAX];
-	test_format(path, sizeof(path), "%s/clients/wcp-shm-client", dirname(self));
-	setenv("WCP_SHM_CLIENT", path, 1);
+	char *tests_dir = dirname(self);
+	find_program("WCP_SHM_CLIENT", tests_dir, "clients/wcp-shm-client");
+	char *build_dir = dirname(tests_dir);
+	find_program("WCP_PROXY", build_dir, "proxy/wl-cross-proxy");
+	find_program("WCP_EMU", build_dir, "emu/wl-cross-emu");
 }
 
 static void print_scene(struct wcp_weston *weston) {
@@ -61,13 +75,13 @@ static void print_scene(struct wcp_weston *weston) {
 }
 
 static struct wcp_proc *start_stock(
-	struct wcp_weston *weston, const char *name, const char *title) {
+	struct wcp_weston *weston, struct wcp_relay *relay, const char *name, const char *title) {
 	if (!proc_have_program(name)) {
 		printf("  (%s is not installed; skipped)\n", name);
 		return NULL;
 	}
 	const char *argv[] = {name, NULL};
-	const char *env[] = {weston->env_display, NULL};
+	const char *env[] = {relay->env_display, NULL};
 	struct wcp_proc *proc = proc_spawn(argv, &(struct wcp_proc_opts){.env = env});
 	struct wcp_scene_view view;
 	if (proc == NULL || !weston_scene_wait(weston, "xdg_toplevel", title, NULL, 10000, &view)) {
@@ -99,17 +113,20 @@ int main(int argc, char *argv[]) {
 	}
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	test_guard_process(120);
-	find_shm_client();
+	find_programs();
 
 	struct wcp_weston *weston = weston_start(&(struct wcp_weston_opts){800, 600, NULL});
-	printf("headless weston %dx%d on %s/%s\n", (int)weston->width, (int)weston->height,
+	printf("host: headless weston %dx%d on %s/%s\n", (int)weston->width, (int)weston->height,
 		weston->runtime_dir, weston->socket);
+	struct wcp_relay *relay = relay_start(weston, WCP_RELAY_EMU);
+	printf("guest: wl-cross-proxy on %s, over cross-domain through wl-cross-emu\n",
+		relay->socket);
 
-	struct wcp_proc *shm = start_stock(weston, "weston-simple-shm", "simple-shm");
-	struct wcp_proc *flower = start_stock(weston, "weston-flower", "Flower");
+	struct wcp_proc *shm = start_stock(weston, relay, "weston-simple-shm", "simple-shm");
+	struct wcp_proc *flower = start_stock(weston, relay, "weston-flower", "Flower");
 	const char *args[] = {"--size", "320x240", "--damage", "band", "--frames", "90", "--title",
 		"wcp pattern", "--app-id", "org.wl-cross-proxy.pattern", NULL};
-	struct wcp_shm_client *pattern_client = shm_client_start(weston->env_display, args);
+	struct wcp_shm_client *pattern_client = shm_client_start(relay->env_display, args);
 	if (!shm_client_wait_ready(pattern_client, 20000) ||
 		pattern_client->acked != PATTERN_FRAMES) {
 		test_error("the pattern client did not get its frames acknowledged");
@@ -118,7 +135,7 @@ int main(int argc, char *argv[]) {
 	if (!weston_scene_wait(weston, "xdg_toplevel", "wcp pattern", NULL, 5000, &view)) {
 		test_error("the pattern client's window is not in the scene graph");
 	}
-	printf("windows on screen:\n");
+	printf("windows on the host's screen:\n");
 	print_scene(weston);
 
 	struct wcp_image *shot = weston_screenshot(weston, output);
@@ -146,6 +163,7 @@ int main(int argc, char *argv[]) {
 	int code = shm_client_stop(pattern_client);
 	proc_stop(flower, WCP_PROC_GRACE_MS);
 	proc_stop(shm, WCP_PROC_GRACE_MS);
+	relay_stop(relay);
 	weston_stop(weston);
 	char real[PATH_MAX];
 	printf("screenshot: %s\n", realpath(output, real) != NULL ? real : output);
