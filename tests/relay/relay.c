@@ -2,6 +2,7 @@
  * wl-cross-proxy relaying real clients to a real headless weston, straight
  * (--device=none) and through wl-cross-emu.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -299,6 +300,117 @@ TEST(host_protocol_error_reaches_the_guest) {
 
 	test_assert(proc_alive(relay->proxy) && proc_alive(bystander->proc));
 	test_assert(shm_client_stop(bystander) == 0);
+	relay_stop(relay);
+	weston_stop(weston);
+}
+
+/** Open fds and resident memory (KiB) of a process. */
+static void process_usage(pid_t pid, int *fds, long *rss_kib) {
+	char path[64];
+	snprintf(path, sizeof(path), "/proc/%d/fd", (int)pid);
+	DIR *dir = opendir(path);
+	test_assert(dir != NULL);
+	*fds = 0;
+	struct dirent *entry;
+	while ((entry = readdir(dir)) != NULL) {
+		*fds += entry->d_name[0] != '.';
+	}
+	closedir(dir);
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+	FILE *f = fopen(path, "re");
+	test_assert(f != NULL);
+	char line[256];
+	*rss_kib = -1;
+	while (fgets(line, sizeof(line), f) != NULL) {
+		if (sscanf(line, "VmRSS: %ld kB", rss_kib) == 1) {
+			break;
+		}
+	}
+	fclose(f);
+	test_assert(*rss_kib > 0);
+}
+
+#define MANY 20
+
+TEST_OPTS(twenty_clients_and_back_to_idle, .timeout_s = 120) {
+	struct wcp_weston *weston = weston_start(&(struct wcp_weston_opts){1024, 768, NULL});
+	struct wcp_relay *relay = relay_start(weston, WCP_RELAY_EMU);
+	// Idle is measured after one client came and went, so that what
+	// libraries set up once for good is not counted as a leak.
+	const char *warm_args[] = {"--frames", "3", NULL};
+	struct wcp_shm_client *warm = shm_client_start(relay->env_display, warm_args);
+	test_assert(shm_client_wait_ready(warm, 20000));
+	test_assert(shm_client_stop(warm) == 0);
+	proc_sleep_ms(300);
+	int idle_fds;
+	long idle_rss;
+	process_usage(relay->proxy->pid, &idle_fds, &idle_rss);
+
+	struct wcp_shm_client *clients[MANY];
+	char titles[MANY][16];
+	for (int i = 0; i < MANY; i++) {
+		snprintf(titles[i], sizeof(titles[i]), "client %02d", i);
+		const char *args[] = {"--size", "96x64", "--damage", "band", "--frames", "120",
+			"--buffers", "3", "--title", titles[i], NULL};
+		clients[i] = shm_client_start(relay->env_display, args);
+	}
+	// One of them dies abruptly while all are drawing; the others go on.
+	proc_sleep_ms(300);
+	kill(clients[7]->proc->pid, SIGKILL);
+	for (int i = 0; i < MANY; i++) {
+		if (i != 7) {
+			test_assert(shm_client_wait_ready(clients[i], 60000));
+			test_assert(clients[i]->acked == 120);
+		}
+	}
+	struct wcp_scene scene;
+	test_assert(weston_scene_read(weston, &scene));
+	for (int i = 0; i < MANY; i++) {
+		const struct wcp_scene_view *view =
+			scene_find(&scene, "xdg_toplevel", titles[i], NULL);
+		test_assert((view == NULL) == (i == 7));
+		test_assert(
+			view == NULL || (view->x2 - view->x1 == 96 && view->y2 - view->y1 == 64));
+	}
+	// The scene graph lists views top first: the topmost window is fully
+	// visible, and every client drew the same frames.
+	const struct wcp_scene_view *first = scene_find(&scene, "xdg_toplevel", NULL, NULL);
+	test_assert(first != NULL);
+	struct wcp_scene_view top = *first;
+	scene_finish(&scene);
+	struct wcp_pattern pattern = {.format = WCP_FORMAT_XRGB8888, .damage = WCP_DAMAGE_BAND};
+	struct wcp_pattern_image *model = pattern_image_create(pattern.format, 96, 64);
+	pattern_image_replay(model, &pattern, 0, 120);
+	struct wcp_image *want = image_from_pattern(model);
+	struct wcp_image *shot = weston_screenshot(weston, NULL);
+	struct wcp_image_diff diff;
+	test_assert(image_region_equal(shot, top.x1, top.y1, want, 0, 0, 96, 64, &diff));
+	image_destroy(shot);
+	image_destroy(want);
+	pattern_image_destroy(model);
+
+	int busy_fds;
+	long busy_rss;
+	process_usage(relay->proxy->pid, &busy_fds, &busy_rss);
+	for (int i = 0; i < MANY; i++) {
+		int code = shm_client_stop(clients[i]);
+		test_assert(i == 7 ? code == 128 + SIGKILL : code == 0);
+	}
+	proc_sleep_ms(500);
+	int fds;
+	long rss;
+	process_usage(relay->proxy->pid, &fds, &rss);
+	test_log("proxy: idle %d fds, %ld KiB; with %d clients %d fds, %ld KiB; after %d fds, "
+		 "%ld KiB",
+		idle_fds, idle_rss, MANY - 1, busy_fds, busy_rss, fds, rss);
+	test_assert(busy_fds > idle_fds);
+	test_assert(fds == idle_fds);
+#ifdef __SANITIZE_ADDRESS__
+	test_log("resident memory is not compared: AddressSanitizer keeps freed memory");
+#else
+	// Freed memory may stay with the allocator; what is kept must be small.
+	test_assert(rss <= idle_rss + 2048);
+#endif
 	relay_stop(relay);
 	weston_stop(weston);
 }
