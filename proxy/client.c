@@ -1,6 +1,7 @@
 #include "client.h"
 
 #include <errno.h>
+#include <malloc.h>
 #include <stdlib.h>
 #include <unistd.h>
 #include <wayland-client.h>
@@ -12,6 +13,7 @@
 #include "wayland/registry.h"
 
 static void client_destroy(struct wcp_client *client) {
+	struct wcp_server *server = client->server;
 	wl_list_remove(&client->client_destroy.link);
 	wl_list_remove(&client->link);
 	struct wcp_object *object, *tmp;
@@ -27,6 +29,11 @@ static void client_destroy(struct wcp_client *client) {
 	}
 	bridge_destroy(client->bridge);
 	free(client);
+	if (wl_list_empty(&server->clients)) {
+		// An idle proxy gives back what its clients used, instead of
+		// keeping it in the allocator for a session's lifetime.
+		malloc_trim(0);
+	}
 }
 
 static void handle_client_destroy(struct wl_listener *listener, void *data) {
