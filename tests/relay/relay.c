@@ -415,6 +415,56 @@ TEST_OPTS(twenty_clients_and_back_to_idle, .timeout_s = 120) {
 	weston_stop(weston);
 }
 
+TEST(trace_shows_both_directions) {
+	// The proxy inherits this from the test process.
+	setenv("WL_CROSS_PROXY_DEBUG", "guest,host", 1);
+	struct wcp_weston *weston = weston_start(NULL);
+	struct wcp_relay *relay = relay_start(weston, WCP_RELAY_EMU);
+	const char *args[] = {"--frames", "3", NULL};
+	struct wcp_shm_client *client = shm_client_start(relay->env_display, args);
+	test_assert(shm_client_wait_ready(client, 20000));
+	test_assert(shm_client_stop(client) == 0);
+	char log[PATH_MAX];
+	test_format(log, sizeof(log), "%s", relay->log_path);
+	relay_stop(relay);
+	FILE *f = fopen(log, "re");
+	test_assert(f != NULL);
+	char line[1024];
+	bool commit = false, done = false;
+	while (fgets(line, sizeof(line), f) != NULL) {
+		commit = commit ||
+			(strstr(line, "guest->host wl_surface@") != NULL &&
+				strstr(line, ".commit()") != NULL);
+		done = done ||
+			(strstr(line, "host->guest wl_callback@") != NULL &&
+				strstr(line, ".done(") != NULL);
+	}
+	fclose(f);
+	test_assert(commit && done);
+	weston_stop(weston);
+}
+
+TEST(losing_the_host_ends_clients_not_the_proxy) {
+	struct wcp_weston *weston = weston_start(NULL);
+	struct wcp_relay *relay = relay_start(weston, WCP_RELAY_EMU);
+	const char *args[] = {"--frames", "0", NULL};
+	struct wcp_shm_client *client = shm_client_start(relay->env_display, args);
+	struct wcp_scene_view view;
+	test_assert(weston_scene_wait(weston, "xdg_toplevel", NULL, NULL, 10000, &view));
+	// The VM's device side goes away: every channel ends.
+	kill(relay->emu->pid, SIGKILL);
+	test_assert(proc_wait(relay->emu, 5000));
+	proc_stop(relay->emu, 0);
+	relay->emu = NULL;
+	test_assert(proc_wait(client->proc, 10000));
+	test_log("the client ended with %d", proc_exit_code(client->proc));
+	test_assert(proc_exit_code(client->proc) != 0);
+	shm_client_stop(client);
+	test_assert(proc_alive(relay->proxy));
+	relay_stop(relay);
+	weston_stop(weston);
+}
+
 TEST(truncated_pool_ends_only_that_client) {
 	struct wcp_weston *weston = weston_start(NULL);
 	struct wcp_relay *relay = relay_start(weston, WCP_RELAY_EMU);
