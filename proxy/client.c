@@ -21,6 +21,9 @@ static void client_destroy(struct wcp_client *client) {
 		forward_detach(object);
 	}
 	registry_finish(client);
+	if (client->fail_idle != NULL) {
+		wl_event_source_remove(client->fail_idle);
+	}
 	if (client->host_source != NULL) {
 		wl_event_source_remove(client->host_source);
 	}
@@ -41,12 +44,30 @@ static void handle_client_destroy(struct wl_listener *listener, void *data) {
 	client_destroy(client);
 }
 
+static void handle_fail_idle(void *data) {
+	struct wcp_client *client = data;
+	// An idle source is gone once it has run.
+	client->fail_idle = NULL;
+	wl_client_flush(client->client);
+	wl_client_destroy(client->client);
+}
+
 void client_fail(struct wcp_client *client, const char *why) {
+	if (client->fail_idle != NULL) {
+		return; // already on its way out
+	}
 	pid_t pid;
 	wl_client_get_credentials(client->client, &pid, NULL, NULL);
 	wcp_log(WCP_ERROR, "client (pid %d): %s; disconnecting it", (int)pid, why);
-	wl_client_flush(client->client);
-	wl_client_destroy(client->client);
+	// Callers may be inside a dispatch of this client or of its host
+	// connection: the teardown waits until the loop is back at the top.
+	client->fail_idle = wl_event_loop_add_idle(client->server->loop, handle_fail_idle, client);
+	if (client->fail_idle == NULL) {
+		wl_client_post_no_memory(client->client);
+	}
+	if (client->host_source != NULL) {
+		wl_event_source_fd_update(client->host_source, 0);
+	}
 }
 
 /** Passes the host's protocol error on to the guest object it was about. */
@@ -95,9 +116,17 @@ static int handle_host(int fd, uint32_t mask, void *data) {
 		return 0;
 	}
 	// Data still readable is read before a hang-up is acted on, so that a
-	// final protocol error is not lost.
+	// final protocol error is not lost. Reading by hand, not with
+	// wl_display_dispatch, which would block to flush a full socket.
 	if (mask & WL_EVENT_READABLE) {
-		if (wl_display_dispatch(client->host) < 0) {
+		while (wl_display_prepare_read(client->host) != 0) {
+			if (wl_display_dispatch_pending(client->host) < 0) {
+				relay_host_error(client);
+				return 0;
+			}
+		}
+		if (wl_display_read_events(client->host) < 0 ||
+			wl_display_dispatch_pending(client->host) < 0) {
 			relay_host_error(client);
 		}
 		return 0;
@@ -140,10 +169,10 @@ static bool connect_host(struct wcp_client *client) {
 	if (client->bridge == NULL) {
 		return false;
 	}
+	// wl_display_connect_to_fd owns the fd, failing or not.
 	client->host = wl_display_connect_to_fd(fd);
 	if (client->host == NULL) {
 		wcp_log_errno(WCP_ERROR, "cannot start a host connection over cross-domain");
-		close(fd);
 		return false;
 	}
 	return true;

@@ -19,6 +19,7 @@ struct wcp_client {
 	struct wcp_cd_bridge *bridge; // NULL in direct mode
 	struct wl_event_source *host_source;
 	bool host_flush_pending; // the host socket was full
+	struct wl_event_source *fail_idle; // set once the client is to be dropped
 
 	struct wl_registry *host_registry;
 	struct wl_list host_globals; // wcp_host_global.link
@@ -37,7 +38,10 @@ struct wcp_client *client_create(struct wcp_server *server, struct wl_client *wl
 /** Sends what is queued for the host; called before the loop sleeps. */
 void client_flush_host(struct wcp_client *client);
 
-/** Ends the guest client (with a log line) because its host side failed. */
+/**
+ * Ends the guest client (with a log line). Safe from inside any dispatch:
+ * the client is destroyed once the loop is back at the top.
+ */
 void client_fail(struct wcp_client *client, const char *why);
 
 #endif

@@ -150,6 +150,13 @@ static bool start_command(struct wcp_server *server, char **command) {
 		return false;
 	}
 	if (command_pid == 0) {
+		// The loop's signalfds blocked these, and SIGPIPE is ignored here;
+		// the command starts with the defaults.
+		sigset_t none;
+		sigemptyset(&none);
+		sigprocmask(SIG_SETMASK, &none, NULL);
+		signal(SIGPIPE, SIG_DFL);
+		signal(SIGBUS, SIG_DFL);
 		setenv("WAYLAND_DISPLAY", server->socket_name, 1);
 		execvp(command[0], command);
 		fprintf(stderr, "wl-cross-proxy: cannot run %s: %s\n", command[0], strerror(errno));

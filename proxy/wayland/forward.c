@@ -28,15 +28,30 @@ void forward_trace_init(void) {
 	trace_host = all || strstr(value, "host") != NULL;
 }
 
-/** The argument types of a message, one char each ("iufsonah"), and nullability. */
-static size_t parse_signature(const char *signature, char types[static MAX_ARGS]) {
+/**
+ * The argument types of a message, one char each ("iufsonah"); with
+ * `nullable`, which of them may be null.
+ */
+static size_t parse_signature_nullable(
+	const char *signature, char types[static MAX_ARGS], bool *nullable) {
 	size_t count = 0;
+	bool next_nullable = false;
 	for (const char *p = signature; *p != '\0' && count < MAX_ARGS; p++) {
-		if (strchr("iufsonah", *p) != NULL) {
+		if (*p == '?') {
+			next_nullable = true;
+		} else if (strchr("iufsonah", *p) != NULL) {
+			if (nullable != NULL) {
+				nullable[count] = next_nullable;
+			}
 			types[count++] = *p;
+			next_nullable = false;
 		}
 	}
 	return count;
+}
+
+static size_t parse_signature(const char *signature, char types[static MAX_ARGS]) {
+	return parse_signature_nullable(signature, types, NULL);
 }
 
 static void trace(const char *direction, const char *interface, uint32_t id,
@@ -135,7 +150,7 @@ struct wcp_object *forward_request(struct wcp_object *object, uint32_t opcode,
 	}
 	if (has_new_id && new_interface == NULL) {
 		// Untyped new_id is wl_registry.bind's alone, which the registry handles.
-		wl_resource_post_error(resource, WL_DISPLAY_ERROR_INVALID_METHOD,
+		wl_client_post_implementation_error(wl_resource_get_client(resource),
 			"%s.%s cannot be relayed", object->meta->interface->name, msg->name);
 		close_fd_args(types, count, args);
 		return NULL;
@@ -199,12 +214,39 @@ static int dispatch_event(const void *impl, void *target, uint32_t opcode,
 	struct wl_proxy *proxy = target;
 	struct wcp_object *object = wl_proxy_get_user_data(proxy);
 	char types[MAX_ARGS];
-	size_t count = parse_signature(msg->signature, types);
+	bool nullable[MAX_ARGS];
+	size_t count = parse_signature_nullable(msg->signature, types, nullable);
 	bool destructor = (object->meta->destructor_events >> opcode) & 1u;
 
 	if (trace_host) {
 		trace("host->guest", object->meta->interface->name, wl_proxy_get_id(proxy), msg,
 			args, types, count);
+	}
+	// An object the guest has already destroyed cannot be named to it: the
+	// guest would have ignored the event, so it is dropped.
+	bool drop = false;
+	for (size_t i = 0; i < count; i++) {
+		if (types[i] == 'o' && args[i].o != NULL && !nullable[i]) {
+			struct wl_proxy *arg = (struct wl_proxy *)args[i].o;
+			drop = drop || !forward_is_relayed(arg) ||
+				wl_proxy_get_user_data(arg) == NULL;
+		} else if (types[i] == 'o' && args[i].o == NULL && !nullable[i]) {
+			drop = true;
+		}
+	}
+	if (drop) {
+		for (size_t i = 0; i < count; i++) {
+			if (types[i] == 'n' && args[i].o != NULL) {
+				wl_proxy_destroy((struct wl_proxy *)args[i].o);
+			}
+		}
+		close_fd_args(types, count, args);
+		if (destructor) {
+			wl_proxy_destroy(proxy);
+			object->proxy = NULL;
+			wl_resource_destroy(object->resource);
+		}
+		return 0;
 	}
 	// libwayland-client unrefs the proxies in `args` after this returns:
 	// translate into a copy.
@@ -246,6 +288,12 @@ static int dispatch_event(const void *impl, void *target, uint32_t opcode,
 
 struct wcp_object *forward_create(
 	struct wcp_client *client, struct wl_resource *resource, struct wl_proxy *proxy) {
+	if (proxy == NULL) {
+		// libwayland-client could not allocate it.
+		wl_resource_post_no_memory(resource);
+		wl_resource_destroy(resource);
+		return NULL;
+	}
 	const char *name = wl_proxy_get_class(proxy);
 	const struct wcp_interface_meta *meta = metadata_find(name);
 	struct wcp_object *object = meta != NULL ? calloc(1, sizeof(*object)) : NULL;

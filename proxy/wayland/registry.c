@@ -180,8 +180,11 @@ bool registry_init(struct wcp_client *client) {
 	wl_callback_add_listener(client->registry_sync, &registry_sync_listener, client);
 	// Object 1 of every client is its wl_display; its requests are ours now.
 	// Replacing its dispatcher also drops libwayland's destroy hook, which
-	// only clears a pointer that libwayland 1.21 no longer reads once the
-	// client is being torn down (the display goes last, with everything).
+	// clears client->display_resource (1.21 has no getter to keep it). The
+	// display resource only dies in wl_client_destroy, first of all; that
+	// teardown sends no delete_id, so the stale pointer is read only if a
+	// resource destructor destroys another resource or posts an error,
+	// which no destructor of the proxy may do.
 	struct wl_resource *display = wl_client_get_object(client->client, 1);
 	wl_resource_set_dispatcher(display, dispatch_display, NULL, client, NULL);
 	return true;

@@ -576,6 +576,28 @@ TEST(command_runs_on_the_socket_and_gives_its_status) {
 	weston_stop(weston);
 }
 
+TEST(command_starts_with_default_signals) {
+	struct wcp_weston *weston = weston_start(NULL);
+	const char *proxy = getenv("WCP_PROXY");
+	test_assert(proxy != NULL);
+	char host[96];
+	test_format(host, sizeof(host), "--host-display=%s", weston->socket);
+	// Nothing blocked or ignored: Ctrl-C and kill reach the command.
+	const char *argv[] = {proxy, "--device=none", host, "--", "grep", "-qE",
+		"^SigBlk:[[:space:]]+0+$", "/proc/self/status", NULL};
+	struct wcp_proc *proc = proc_spawn(argv, NULL);
+	test_assert(proc != NULL && proc_wait(proc, 20000));
+	test_assert(proc_exit_code(proc) == 0);
+	proc_stop(proc, 0);
+	const char *ignored[] = {proxy, "--device=none", host, "--", "grep", "-qE",
+		"^SigIgn:[[:space:]]+0+$", "/proc/self/status", NULL};
+	proc = proc_spawn(ignored, NULL);
+	test_assert(proc != NULL && proc_wait(proc, 20000));
+	test_assert(proc_exit_code(proc) == 0);
+	proc_stop(proc, 0);
+	weston_stop(weston);
+}
+
 int main(int argc, char *argv[]) {
 	return test_main(argc, argv);
 }
