@@ -4,7 +4,9 @@
 #include <wayland-client-protocol.h>
 
 #include "wayland/shm.h"
+#include "viewporter-client-protocol.h"
 #include "wayland/surface.h"
+#include "wayland/viewporter.h"
 
 /*
  * Every guest request the relay rewrites over cross-domain, in one place.
@@ -25,6 +27,7 @@ static const struct {
 	{&wl_surface_interface, WL_SURFACE_SET_BUFFER_TRANSFORM,
 		wl_surface_req_set_buffer_transform},
 	{&wl_surface_interface, WL_SURFACE_COMMIT, wl_surface_req_commit},
+	{&wp_viewporter_interface, WP_VIEWPORTER_GET_VIEWPORT, wp_viewporter_req_get_viewport},
 };
 
 wcp_interceptor_func_t interceptor_find(const struct wl_interface *interface, uint32_t opcode) {

@@ -261,6 +261,19 @@ struct wcp_shm_buffer *shm_buffer_from_object(struct wcp_object *object) {
 
 bool shm_buffer_copy(struct wcp_shm_buffer *buffer, pixman_region32_t *region) {
 	int32_t bpp = format_bpp(buffer->format);
+	if (bpp == 0) {
+		// Planar and unusual formats: their planes may lie anywhere after
+		// the offset, so all of it is copied.
+		size_t end = buffer->guest->size < buffer->host->size ? buffer->guest->size
+								      : buffer->host->size;
+		struct wcp_copy_rows all = {
+			.dst = buffer->host->data + buffer->offset,
+			.src = buffer->guest->data + buffer->offset,
+			.row_bytes = end - (size_t)buffer->offset,
+			.rows = 1,
+		};
+		return sigbus_copy_rows(&all, 1);
+	}
 	pixman_region32_t clipped;
 	pixman_region32_init(&clipped);
 	pixman_region32_intersect_rect(
@@ -272,10 +285,8 @@ bool shm_buffer_copy(struct wcp_shm_buffer *buffer, pixman_region32_t *region) {
 	bool ok = true;
 	for (int i = 0; i < count && ok; i++) {
 		const pixman_box32_t *box = &boxes[i];
-		// Formats without a plain layout are copied as whole rows.
-		size_t x0 = bpp > 0 ? (size_t)box->x1 * (size_t)bpp : 0;
-		size_t row = bpp > 0 ? (size_t)(box->x2 - box->x1) * (size_t)bpp
-				     : (size_t)buffer->stride;
+		size_t x0 = (size_t)box->x1 * (size_t)bpp;
+		size_t row = (size_t)(box->x2 - box->x1) * (size_t)bpp;
 		size_t start =
 			(size_t)buffer->offset + (size_t)box->y1 * (size_t)buffer->stride + x0;
 		copies[n++] = (struct wcp_copy_rows){

@@ -26,6 +26,7 @@ struct wcp_surface {
 	struct wl_listener pending_destroy, current_destroy;
 	int32_t scale, pending_scale;
 	uint32_t transform, pending_transform;
+	bool viewport; // has (or had) a wp_viewport: damage maps to the whole buffer
 	pixman_region32_t surface_damage, buffer_damage; // pending
 	struct wcp_surface_damage history[HISTORY];
 };
@@ -90,6 +91,33 @@ static struct wcp_surface *surface_get(struct wcp_object *object) {
 	return surface;
 }
 
+/**
+ * Adds a client's rectangle to a region, clamped to what a buffer can be:
+ * clients often damage (0, 0, INT32_MAX, INT32_MAX), which must neither
+ * overflow nor be dropped.
+ */
+static void add_damage(pixman_region32_t *region, int64_t x, int64_t y, int64_t width,
+	int64_t height, int64_t scale) {
+	const int64_t limit = 1 << 24;
+	int64_t x1 = x * scale, y1 = y * scale;
+	int64_t x2 = x1 + width * scale, y2 = y1 + height * scale;
+	x1 = x1 < 0 ? 0 : (x1 > limit ? limit : x1);
+	y1 = y1 < 0 ? 0 : (y1 > limit ? limit : y1);
+	x2 = x2 < 0 ? 0 : (x2 > limit ? limit : x2);
+	y2 = y2 < 0 ? 0 : (y2 > limit ? limit : y2);
+	if (x2 > x1 && y2 > y1) {
+		pixman_region32_union_rect(region, region, (int)x1, (int)y1,
+			(unsigned int)(x2 - x1), (unsigned int)(y2 - y1));
+	}
+}
+
+void surface_note_viewport(struct wcp_object *object) {
+	struct wcp_surface *surface = surface_get(object);
+	if (surface != NULL) {
+		surface->viewport = true;
+	}
+}
+
 void wl_surface_req_attach(struct wcp_object *object, uint32_t opcode, const struct wl_message *msg,
 	union wl_argument *args) {
 	struct wcp_surface *surface = surface_get(object);
@@ -105,8 +133,8 @@ void wl_surface_req_damage(struct wcp_object *object, uint32_t opcode, const str
 	union wl_argument *args) {
 	struct wcp_surface *surface = surface_get(object);
 	if (surface != NULL && args[2].i > 0 && args[3].i > 0) {
-		pixman_region32_union_rect(&surface->surface_damage, &surface->surface_damage,
-			args[0].i, args[1].i, (unsigned int)args[2].i, (unsigned int)args[3].i);
+		// Kept in surface coordinates (unscaled) until the commit.
+		add_damage(&surface->surface_damage, args[0].i, args[1].i, args[2].i, args[3].i, 1);
 	}
 	forward_request(object, opcode, msg, args);
 }
@@ -115,8 +143,7 @@ void wl_surface_req_damage_buffer(struct wcp_object *object, uint32_t opcode,
 	const struct wl_message *msg, union wl_argument *args) {
 	struct wcp_surface *surface = surface_get(object);
 	if (surface != NULL && args[2].i > 0 && args[3].i > 0) {
-		pixman_region32_union_rect(&surface->buffer_damage, &surface->buffer_damage,
-			args[0].i, args[1].i, (unsigned int)args[2].i, (unsigned int)args[3].i);
+		add_damage(&surface->buffer_damage, args[0].i, args[1].i, args[2].i, args[3].i, 1);
 	}
 	forward_request(object, opcode, msg, args);
 }
@@ -146,19 +173,18 @@ static void commit_damage(
 	if (!pixman_region32_not_empty(&surface->surface_damage)) {
 		return;
 	}
-	if (surface->transform != WL_OUTPUT_TRANSFORM_NORMAL) {
-		// Rotated or flipped: the whole buffer is safe and rare enough.
+	if (surface->transform != WL_OUTPUT_TRANSFORM_NORMAL || surface->viewport) {
+		// Rotated, flipped or viewported: the mapping to buffer pixels is
+		// not followed here, and the whole buffer is always right.
 		pixman_region32_union_rect(
 			out, out, 0, 0, (unsigned int)buffer->width, (unsigned int)buffer->height);
 		return;
 	}
 	int count;
 	const pixman_box32_t *boxes = pixman_region32_rectangles(&surface->surface_damage, &count);
-	int32_t s = surface->scale;
 	for (int i = 0; i < count; i++) {
-		pixman_region32_union_rect(out, out, boxes[i].x1 * s, boxes[i].y1 * s,
-			(unsigned int)((boxes[i].x2 - boxes[i].x1) * s),
-			(unsigned int)((boxes[i].y2 - boxes[i].y1) * s));
+		add_damage(out, boxes[i].x1, boxes[i].y1, boxes[i].x2 - boxes[i].x1,
+			boxes[i].y2 - boxes[i].y1, surface->scale);
 	}
 }
 
@@ -201,12 +227,15 @@ void wl_surface_req_commit(struct wcp_object *object, uint32_t opcode, const str
 	surface->transform = surface->pending_transform;
 	struct wcp_shm_buffer *buffer =
 		shm_buffer_from_object(forward_from_resource(surface->current));
+	// Every commit is counted, so that a buffer that comes back after
+	// commits of other kinds (no buffer, a non-shm one) is copied whole.
+	surface->seq++;
+	struct wcp_surface_damage *entry = &surface->history[surface->seq % HISTORY];
+	entry->seq = surface->seq;
+	entry->width = buffer != NULL ? buffer->width : -1;
+	entry->height = buffer != NULL ? buffer->height : -1;
+	pixman_region32_clear(&entry->region);
 	if (buffer != NULL) {
-		surface->seq++;
-		struct wcp_surface_damage *entry = &surface->history[surface->seq % HISTORY];
-		entry->seq = surface->seq;
-		entry->width = buffer->width;
-		entry->height = buffer->height;
 		commit_damage(surface, buffer, &entry->region);
 		pixman_region32_t copy;
 		pixman_region32_init(&copy);

@@ -12,6 +12,13 @@ struct wcp_object;
  * what changed in it since it was last copied: the surface damage of every
  * commit in between (the buffer's age), or all of it when that is unknown.
  */
+/**
+ * Notes that a surface has a wp_viewport: its surface damage then maps to
+ * buffer pixels through the viewport, which is not followed, and commits
+ * copy the whole buffer.
+ */
+void surface_note_viewport(struct wcp_object *object);
+
 void wl_surface_req_attach(struct wcp_object *object, uint32_t opcode, const struct wl_message *msg,
 	union wl_argument *args);
 void wl_surface_req_damage(struct wcp_object *object, uint32_t opcode, const struct wl_message *msg,
