@@ -3,11 +3,12 @@
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 
-# What building and testing need on Debian 12.
+# What building and testing need on Debian 12. libgl1-mesa-dri is the
+# software renderer that weston-subsurfaces draws its EGL subsurface with.
 packages=(
 	gcc libc6-dev meson ninja-build pkg-config
 	libwayland-dev libwayland-bin wayland-protocols libpng-dev libdrm-dev libpixman-1-dev
-	weston wayland-utils clang-format procps
+	weston wayland-utils clang-format procps libgl1-mesa-dri
 )
 
 as_root() {
