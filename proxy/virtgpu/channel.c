@@ -243,6 +243,24 @@ void channel_destroy(struct wcp_cd_channel *channel) {
 	free(channel);
 }
 
+/** Submits a command made of a fixed part followed by `len` payload bytes. */
+static bool submit_with_payload(struct wcp_cd_channel *channel, const void *head, size_t head_size,
+	const void *bytes, size_t len) {
+	size_t size = head_size + len;
+	uint8_t *cmd = malloc(size);
+	if (cmd == NULL) {
+		wcp_log(WCP_ERROR, "out of memory");
+		return false;
+	}
+	memcpy(cmd, head, head_size);
+	if (len > 0) {
+		memcpy(cmd + head_size, bytes, len);
+	}
+	bool ok = submit(channel, cmd, size, WCP_VIRTGPU_RING_NONE, NULL, 0);
+	free(cmd);
+	return ok;
+}
+
 bool channel_send(struct wcp_cd_channel *channel, const void *bytes, size_t len,
 	const uint32_t *ids, const uint32_t *types, size_t count) {
 	if (channel->failed) {
@@ -253,14 +271,8 @@ bool channel_send(struct wcp_cd_channel *channel, const void *bytes, size_t len,
 			channel->device->name, len, count);
 		return false;
 	}
-	size_t size = sizeof(struct wcp_cd_send_receive) + len;
-	uint8_t *cmd = malloc(size);
-	if (cmd == NULL) {
-		wcp_log(WCP_ERROR, "out of memory");
-		return false;
-	}
 	struct wcp_cd_send_receive msg = {
-		.hdr = {.cmd = WCP_CD_CMD_SEND, .cmd_size = (uint16_t)size},
+		.hdr = {.cmd = WCP_CD_CMD_SEND, .cmd_size = (uint16_t)(sizeof(msg) + len)},
 		.num_identifiers = (uint32_t)count,
 		.opaque_data_size = (uint32_t)len,
 	};
@@ -268,13 +280,7 @@ bool channel_send(struct wcp_cd_channel *channel, const void *bytes, size_t len,
 		msg.identifiers[i] = ids[i];
 		msg.identifier_types[i] = types[i];
 	}
-	memcpy(cmd, &msg, sizeof(msg));
-	if (len > 0) {
-		memcpy(cmd + sizeof(msg), bytes, len);
-	}
-	bool ok = submit(channel, cmd, size, WCP_VIRTGPU_RING_NONE, NULL, 0);
-	free(cmd);
-	return ok;
+	return submit_with_payload(channel, &msg, sizeof(msg), bytes, len);
 }
 
 uint32_t channel_predict_read_pipe_id(struct wcp_cd_channel *channel) {
@@ -298,25 +304,13 @@ bool channel_write(struct wcp_cd_channel *channel, uint32_t pipe_id, const void 
 			len);
 		return false;
 	}
-	size_t size = sizeof(struct wcp_cd_read_write) + len;
-	uint8_t *cmd = malloc(size);
-	if (cmd == NULL) {
-		wcp_log(WCP_ERROR, "out of memory");
-		return false;
-	}
 	struct wcp_cd_read_write msg = {
-		.hdr = {.cmd = WCP_CD_CMD_WRITE, .cmd_size = (uint16_t)size},
+		.hdr = {.cmd = WCP_CD_CMD_WRITE, .cmd_size = (uint16_t)(sizeof(msg) + len)},
 		.identifier = pipe_id,
 		.hang_up = hang_up ? 1 : 0,
 		.opaque_data_size = (uint32_t)len,
 	};
-	memcpy(cmd, &msg, sizeof(msg));
-	if (len > 0) {
-		memcpy(cmd + sizeof(msg), bytes, len);
-	}
-	bool ok = submit(channel, cmd, size, WCP_VIRTGPU_RING_NONE, NULL, 0);
-	free(cmd);
-	return ok;
+	return submit_with_payload(channel, &msg, sizeof(msg), bytes, len);
 }
 
 bool channel_image_requirements(struct wcp_cd_channel *channel, uint32_t width, uint32_t height,

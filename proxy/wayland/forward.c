@@ -209,6 +209,13 @@ static int dispatch_request(const void *impl, void *target, uint32_t opcode,
 	return 0;
 }
 
+/** Ends both sides of an object after its host side's destructor event. */
+static void end_pair(struct wcp_object *object) {
+	wl_proxy_destroy(object->proxy);
+	object->proxy = NULL;
+	wl_resource_destroy(object->resource);
+}
+
 static int dispatch_event(const void *impl, void *target, uint32_t opcode,
 	const struct wl_message *msg, union wl_argument *args) {
 	struct wl_proxy *proxy = target;
@@ -242,9 +249,7 @@ static int dispatch_event(const void *impl, void *target, uint32_t opcode,
 		}
 		close_fd_args(types, count, args);
 		if (destructor) {
-			wl_proxy_destroy(proxy);
-			object->proxy = NULL;
-			wl_resource_destroy(object->resource);
+			end_pair(object);
 		}
 		return 0;
 	}
@@ -279,9 +284,7 @@ static int dispatch_event(const void *impl, void *target, uint32_t opcode,
 	wl_resource_post_event_array(object->resource, opcode, out);
 	close_fd_args(types, count, args);
 	if (destructor) {
-		wl_proxy_destroy(proxy);
-		object->proxy = NULL;
-		wl_resource_destroy(object->resource);
+		end_pair(object);
 	}
 	return 0;
 }

@@ -242,9 +242,13 @@ TEST_OPTS(stock_clients_run_over_cross_domain, .timeout_s = 60) {
 	check_stock_clients(WCP_RELAY_EMU);
 }
 
+/** A client of our own in the test process, next to a bystander that must not notice. */
 struct error_probe {
+	struct wl_display *display;
+	struct wl_registry *registry;
 	struct wl_shm *shm;
 	struct wl_compositor *compositor;
+	struct wcp_shm_client *bystander;
 };
 
 static void handle_global(void *data, struct wl_registry *registry, uint32_t name,
@@ -265,20 +269,35 @@ static const struct wl_registry_listener probe_listener = {
 	.global_remove = handle_global_remove,
 };
 
+static void probe_connect(struct error_probe *probe, struct wcp_relay *relay) {
+	*probe = (struct error_probe){0};
+	const char *args[] = {"--frames", "5", NULL};
+	probe->bystander = shm_client_start(relay->env_display, args);
+	test_assert(shm_client_wait_ready(probe->bystander, 20000));
+	probe->display = wl_display_connect(relay->socket);
+	test_assert(probe->display != NULL);
+	probe->registry = wl_display_get_registry(probe->display);
+	wl_registry_add_listener(probe->registry, &probe_listener, probe);
+	test_assert(wl_display_roundtrip(probe->display) >= 0);
+	test_assert(probe->shm != NULL && probe->compositor != NULL);
+}
+
+/** Disconnects; the proxy and the bystander must have carried on. */
+static void probe_finish(struct error_probe *probe, struct wcp_relay *relay) {
+	wl_shm_destroy(probe->shm);
+	wl_compositor_destroy(probe->compositor);
+	wl_registry_destroy(probe->registry);
+	wl_display_disconnect(probe->display);
+	test_assert(proc_alive(relay->proxy) && proc_alive(probe->bystander->proc));
+	test_assert(shm_client_stop(probe->bystander) == 0);
+}
+
 TEST(host_protocol_error_reaches_the_guest) {
 	struct wcp_weston *weston = weston_start(NULL);
 	struct wcp_relay *relay = relay_start(weston, WCP_RELAY_DIRECT);
-	// A bystander that must not notice.
-	const char *args[] = {"--frames", "5", NULL};
-	struct wcp_shm_client *bystander = shm_client_start(relay->env_display, args);
-	test_assert(shm_client_wait_ready(bystander, 20000));
-
-	struct wl_display *display = wl_display_connect(relay->socket);
-	test_assert(display != NULL);
-	struct error_probe probe = {0};
-	struct wl_registry *registry = wl_display_get_registry(display);
-	wl_registry_add_listener(registry, &probe_listener, &probe);
-	test_assert(wl_display_roundtrip(display) >= 0 && probe.shm != NULL);
+	struct error_probe probe;
+	probe_connect(&probe, relay);
+	struct wl_display *display = probe.display;
 	// A pool of size 0 is a protocol error of the host's wl_shm.
 	int fd = memfd_create("pool", MFD_CLOEXEC);
 	test_assert(fd >= 0 && ftruncate(fd, 4096) == 0);
@@ -293,13 +312,7 @@ TEST(host_protocol_error_reaches_the_guest) {
 	test_assert(id == wl_proxy_get_id((struct wl_proxy *)probe.shm));
 	test_assert(code == WL_SHM_ERROR_INVALID_STRIDE);
 	wl_shm_pool_destroy(pool);
-	wl_shm_destroy(probe.shm);
-	wl_compositor_destroy(probe.compositor);
-	wl_registry_destroy(registry);
-	wl_display_disconnect(display);
-
-	test_assert(proc_alive(relay->proxy) && proc_alive(bystander->proc));
-	test_assert(shm_client_stop(bystander) == 0);
+	probe_finish(&probe, relay);
 	relay_stop(relay);
 	weston_stop(weston);
 }
@@ -468,17 +481,9 @@ TEST(losing_the_host_ends_clients_not_the_proxy) {
 TEST(truncated_pool_ends_only_that_client) {
 	struct wcp_weston *weston = weston_start(NULL);
 	struct wcp_relay *relay = relay_start(weston, WCP_RELAY_EMU);
-	const char *args[] = {"--frames", "5", NULL};
-	struct wcp_shm_client *bystander = shm_client_start(relay->env_display, args);
-	test_assert(shm_client_wait_ready(bystander, 20000));
-
-	struct wl_display *display = wl_display_connect(relay->socket);
-	test_assert(display != NULL);
-	struct error_probe probe = {0};
-	struct wl_registry *registry = wl_display_get_registry(display);
-	wl_registry_add_listener(registry, &probe_listener, &probe);
-	test_assert(wl_display_roundtrip(display) >= 0 && probe.shm != NULL);
-	test_assert(probe.compositor != NULL);
+	struct error_probe probe;
+	probe_connect(&probe, relay);
+	struct wl_display *display = probe.display;
 	int fd = memfd_create("pool", MFD_CLOEXEC);
 	test_assert(fd >= 0 && ftruncate(fd, 64 * 64 * 4) == 0);
 	struct wl_shm_pool *pool = wl_shm_create_pool(probe.shm, fd, 64 * 64 * 4);
@@ -500,13 +505,7 @@ TEST(truncated_pool_ends_only_that_client) {
 	wl_surface_destroy(surface);
 	wl_buffer_destroy(buffer);
 	wl_shm_pool_destroy(pool);
-	wl_shm_destroy(probe.shm);
-	wl_compositor_destroy(probe.compositor);
-	wl_registry_destroy(registry);
-	wl_display_disconnect(display);
-
-	test_assert(proc_alive(relay->proxy) && proc_alive(bystander->proc));
-	test_assert(shm_client_stop(bystander) == 0);
+	probe_finish(&probe, relay);
 	relay_stop(relay);
 	weston_stop(weston);
 }

@@ -118,39 +118,57 @@ static void expect_eof(int fd, struct wl_event_loop *loop) {
 	}
 }
 
-TEST(bytes_cross_both_ways) {
-	struct wl_event_loop *loop = wl_event_loop_create();
+/** One bridge over wl-cross-emu, with the fake host's end of its connection. */
+struct bridge_test {
+	struct wl_event_loop *loop;
 	struct wcp_emu_fixture emu;
-	emu_fixture_spawn(&emu, NULL, NULL);
-	fcntl(emu.listener, F_SETFL, O_NONBLOCK);
 	struct peer peer;
-	peer_open(&peer, loop, &emu);
-	int host = host_accept(&emu, loop);
+	int host; // -1 once closed
+};
 
-	send_with_fd(peer.fd, "hello host", 10, -1);
+static void bridge_test_start(struct bridge_test *t) {
+	t->loop = wl_event_loop_create();
+	emu_fixture_spawn(&t->emu, NULL, NULL);
+	fcntl(t->emu.listener, F_SETFL, O_NONBLOCK);
+	peer_open(&t->peer, t->loop, &t->emu);
+	t->host = host_accept(&t->emu, t->loop);
+}
+
+static void bridge_test_stop(struct bridge_test *t) {
+	if (t->host >= 0) {
+		close(t->host);
+	}
+	peer_close(&t->peer);
+	test_assert(emu_fixture_stop(&t->emu) == 0);
+	wl_event_loop_destroy(t->loop);
+}
+
+TEST(bytes_cross_both_ways) {
+	struct bridge_test t;
+	bridge_test_start(&t);
+	struct wl_event_loop *loop = t.loop;
+	int host = t.host;
+
+	send_with_fd(t.peer.fd, "hello host", 10, -1);
 	uint8_t buf[16];
 	recv_exact(host, loop, buf, 10, NULL, NULL);
 	test_assert(memcmp(buf, "hello host", 10) == 0);
 	send_with_fd(host, "hello guest", 11, -1);
-	recv_exact(peer.fd, loop, buf, 11, NULL, NULL);
+	recv_exact(t.peer.fd, loop, buf, 11, NULL, NULL);
 	test_assert(memcmp(buf, "hello guest", 11) == 0);
 
 	close(host);
-	expect_eof(peer.fd, loop);
-	test_assert(peer.closed);
-	peer_close(&peer);
-	test_assert(emu_fixture_stop(&emu) == 0);
-	wl_event_loop_destroy(loop);
+	t.host = -1;
+	expect_eof(t.peer.fd, loop);
+	test_assert(t.peer.closed);
+	bridge_test_stop(&t);
 }
 
 TEST(large_messages_keep_their_bytes) {
-	struct wl_event_loop *loop = wl_event_loop_create();
-	struct wcp_emu_fixture emu;
-	emu_fixture_spawn(&emu, NULL, NULL);
-	fcntl(emu.listener, F_SETFL, O_NONBLOCK);
-	struct peer peer;
-	peer_open(&peer, loop, &emu);
-	int host = host_accept(&emu, loop);
+	struct bridge_test t;
+	bridge_test_start(&t);
+	struct wl_event_loop *loop = t.loop;
+	int host = t.host;
 
 	// Larger than one RECEIVE (3744 bytes) and than one SEND read (16 KiB).
 	size_t len = 100000;
@@ -166,12 +184,12 @@ TEST(large_messages_keep_their_bytes) {
 		}
 		pump(loop, 1);
 	}
-	recv_exact(peer.fd, loop, in, len, NULL, NULL);
+	recv_exact(t.peer.fd, loop, in, len, NULL, NULL);
 	test_assert(memcmp(in, out, len) == 0);
 
 	sent = 0;
 	while (sent < len) {
-		ssize_t n = send(peer.fd, out + sent, len - sent, MSG_DONTWAIT | MSG_NOSIGNAL);
+		ssize_t n = send(t.peer.fd, out + sent, len - sent, MSG_DONTWAIT | MSG_NOSIGNAL);
 		if (n > 0) {
 			sent += (size_t)n;
 		}
@@ -181,20 +199,14 @@ TEST(large_messages_keep_their_bytes) {
 	test_assert(memcmp(in, out, len) == 0);
 	free(out);
 	free(in);
-	close(host);
-	peer_close(&peer);
-	test_assert(emu_fixture_stop(&emu) == 0);
-	wl_event_loop_destroy(loop);
+	bridge_test_stop(&t);
 }
 
 TEST(host_memory_arrives_as_a_mappable_fd) {
-	struct wl_event_loop *loop = wl_event_loop_create();
-	struct wcp_emu_fixture emu;
-	emu_fixture_spawn(&emu, NULL, NULL);
-	fcntl(emu.listener, F_SETFL, O_NONBLOCK);
-	struct peer peer;
-	peer_open(&peer, loop, &emu);
-	int host = host_accept(&emu, loop);
+	struct bridge_test t;
+	bridge_test_start(&t);
+	struct wl_event_loop *loop = t.loop;
+	int host = t.host;
 
 	int memfd = memfd_create("keymap", MFD_CLOEXEC);
 	test_assert(memfd >= 0 && ftruncate(memfd, 10000) == 0);
@@ -207,7 +219,7 @@ TEST(host_memory_arrives_as_a_mappable_fd) {
 	uint8_t byte;
 	int fds[28];
 	size_t count;
-	recv_exact(peer.fd, loop, &byte, 1, fds, &count);
+	recv_exact(t.peer.fd, loop, &byte, 1, fds, &count);
 	test_assert(byte == 'K' && count == 1);
 	off_t size = lseek(fds[0], 0, SEEK_END);
 	test_assert(size >= 10000);
@@ -220,10 +232,7 @@ TEST(host_memory_arrives_as_a_mappable_fd) {
 	munmap(guest_map, 10000);
 	munmap(host_map, 10000);
 	close(fds[0]);
-	close(host);
-	peer_close(&peer);
-	test_assert(emu_fixture_stop(&emu) == 0);
-	wl_event_loop_destroy(loop);
+	bridge_test_stop(&t);
 }
 
 static uint8_t *pattern_bytes(size_t len) {
@@ -281,18 +290,15 @@ static void copy_through(int writer, int reader, size_t len, struct wl_event_loo
 #define PIPE_BYTES (16u * 1024u * 1024u)
 
 TEST_OPTS(host_fills_a_guest_pipe, .timeout_s = 120) {
-	struct wl_event_loop *loop = wl_event_loop_create();
-	struct wcp_emu_fixture emu;
-	emu_fixture_spawn(&emu, NULL, NULL);
-	fcntl(emu.listener, F_SETFL, O_NONBLOCK);
-	struct peer peer;
-	peer_open(&peer, loop, &emu);
-	int host = host_accept(&emu, loop);
+	struct bridge_test t;
+	bridge_test_start(&t);
+	struct wl_event_loop *loop = t.loop;
+	int host = t.host;
 
 	// As wl_data_offer.receive: the guest passes a write end for the host to fill.
 	int ends[2];
 	test_assert(pipe2(ends, O_CLOEXEC) == 0);
-	send_with_fd(peer.fd, "R", 1, ends[1]);
+	send_with_fd(t.peer.fd, "R", 1, ends[1]);
 	close(ends[1]);
 	uint8_t byte;
 	int fds[28];
@@ -302,20 +308,14 @@ TEST_OPTS(host_fills_a_guest_pipe, .timeout_s = 120) {
 
 	// The host's writer runs in this process too, interleaved with the loop.
 	copy_through(fds[0], ends[0], PIPE_BYTES, loop);
-	close(host);
-	peer_close(&peer);
-	test_assert(emu_fixture_stop(&emu) == 0);
-	wl_event_loop_destroy(loop);
+	bridge_test_stop(&t);
 }
 
 TEST_OPTS(guest_fills_a_host_pipe, .timeout_s = 120) {
-	struct wl_event_loop *loop = wl_event_loop_create();
-	struct wcp_emu_fixture emu;
-	emu_fixture_spawn(&emu, NULL, NULL);
-	fcntl(emu.listener, F_SETFL, O_NONBLOCK);
-	struct peer peer;
-	peer_open(&peer, loop, &emu);
-	int host = host_accept(&emu, loop);
+	struct bridge_test t;
+	bridge_test_start(&t);
+	struct wl_event_loop *loop = t.loop;
+	int host = t.host;
 
 	// As wl_data_source.send: the host passes a write end for the guest to fill.
 	int ends[2];
@@ -325,25 +325,19 @@ TEST_OPTS(guest_fills_a_host_pipe, .timeout_s = 120) {
 	uint8_t byte;
 	int fds[28];
 	size_t count;
-	recv_exact(peer.fd, loop, &byte, 1, fds, &count);
+	recv_exact(t.peer.fd, loop, &byte, 1, fds, &count);
 	test_assert(byte == 'S' && count == 1);
 
 	copy_through(fds[0], ends[0], PIPE_BYTES, loop);
-	close(host);
-	peer_close(&peer);
-	test_assert(emu_fixture_stop(&emu) == 0);
-	wl_event_loop_destroy(loop);
+	bridge_test_stop(&t);
 }
 
 TEST(device_buffer_crosses_as_its_resource) {
-	struct wl_event_loop *loop = wl_event_loop_create();
-	struct wcp_emu_fixture emu;
-	emu_fixture_spawn(&emu, NULL, NULL);
-	fcntl(emu.listener, F_SETFL, O_NONBLOCK);
-	struct peer peer;
-	peer_open(&peer, loop, &emu);
-	int host = host_accept(&emu, loop);
-	struct wcp_cd_channel *channel = bridge_channel(peer.bridge);
+	struct bridge_test t;
+	bridge_test_start(&t);
+	struct wl_event_loop *loop = t.loop;
+	int host = t.host;
+	struct wcp_cd_channel *channel = bridge_channel(t.peer.bridge);
 
 	// A host-visible buffer of this device, as a guest GPU client has one.
 	const uint32_t xrgb8888 = 0x34325258;
@@ -359,7 +353,7 @@ TEST(device_buffer_crosses_as_its_resource) {
 	// Two planes of one buffer: the same fd twice, both the same resource.
 	int planes[2] = {buffer, buffer};
 	struct iovec iov = {"D", 1};
-	test_assert(fdpass_send(peer.fd, &iov, 1, planes, 2, 0) == 1);
+	test_assert(fdpass_send(t.peer.fd, &iov, 1, planes, 2, 0) == 1);
 	uint8_t byte;
 	int fds[28];
 	size_t count;
@@ -377,55 +371,41 @@ TEST(device_buffer_crosses_as_its_resource) {
 		close(fds[i]);
 	}
 	// The import's handle is gone after the SEND, and the bridge still works.
-	test_assert(!peer.closed);
-	send_with_fd(peer.fd, "after", 5, -1);
+	test_assert(!t.peer.closed);
+	send_with_fd(t.peer.fd, "after", 5, -1);
 	uint8_t buf[5];
 	recv_exact(host, loop, buf, 5, NULL, NULL);
 	test_assert(memcmp(buf, "after", 5) == 0);
 
 	munmap(guest, reqs.size);
 	close(buffer);
-	close(host);
-	peer_close(&peer);
-	test_assert(emu_fixture_stop(&emu) == 0);
-	wl_event_loop_destroy(loop);
+	bridge_test_stop(&t);
 }
 
 TEST(guest_memory_fd_is_refused) {
-	struct wl_event_loop *loop = wl_event_loop_create();
-	struct wcp_emu_fixture emu;
-	emu_fixture_spawn(&emu, NULL, NULL);
-	fcntl(emu.listener, F_SETFL, O_NONBLOCK);
-	struct peer peer;
-	peer_open(&peer, loop, &emu);
-	int host = host_accept(&emu, loop);
+	struct bridge_test t;
+	bridge_test_start(&t);
+	struct wl_event_loop *loop = t.loop;
+	int host = t.host;
 
 	// Guest shm is not host memory: it cannot be sent, and says why.
 	int memfd = memfd_create("shm", MFD_CLOEXEC);
 	test_assert(memfd >= 0 && ftruncate(memfd, 4096) == 0);
-	send_with_fd(peer.fd, "M", 1, memfd);
+	send_with_fd(t.peer.fd, "M", 1, memfd);
 	close(memfd);
-	expect_eof(peer.fd, loop);
-	test_assert(peer.closed);
-	test_assert(strstr(peer.reason, "could not be sent") != NULL);
+	expect_eof(t.peer.fd, loop);
+	test_assert(t.peer.closed);
+	test_assert(strstr(t.peer.reason, "could not be sent") != NULL);
 	// Nothing of it reached the host.
 	char c;
 	test_assert(recv(host, &c, 1, MSG_DONTWAIT) < 0 && errno == EAGAIN);
-	close(host);
-	peer_close(&peer);
-	test_assert(emu_fixture_stop(&emu) == 0);
-	wl_event_loop_destroy(loop);
+	bridge_test_stop(&t);
 }
 
 TEST(image_requirements_are_cached) {
-	struct wl_event_loop *loop = wl_event_loop_create();
-	struct wcp_emu_fixture emu;
-	emu_fixture_spawn(&emu, NULL, NULL);
-	fcntl(emu.listener, F_SETFL, O_NONBLOCK);
-	struct peer peer;
-	peer_open(&peer, loop, &emu);
-	int host = host_accept(&emu, loop);
-	struct wcp_cd_channel *channel = bridge_channel(peer.bridge);
+	struct bridge_test t;
+	bridge_test_start(&t);
+	struct wcp_cd_channel *channel = bridge_channel(t.peer.bridge);
 
 	// 'XR24', linear: 256 pixels of 4 bytes a row.
 	const uint32_t xrgb8888 = 0x34325258;
@@ -451,10 +431,7 @@ TEST(image_requirements_are_cached) {
 		test_assert(lseek(fd, 0, SEEK_END) >= (off_t)a.size);
 		close(fd);
 	}
-	close(host);
-	peer_close(&peer);
-	test_assert(emu_fixture_stop(&emu) == 0);
-	wl_event_loop_destroy(loop);
+	bridge_test_stop(&t);
 }
 
 #define CONTEXTS 32
