@@ -25,6 +25,7 @@
 #include "wayland/registry.h"
 #include "weston.h"
 #include "wlinfo.h"
+#include "xdg-shell-client-protocol.h"
 
 /** What the registry policy lets through of the host's globals, in wayland-info's form. */
 static char *expected_globals(const char *host_globals, bool over_channel) {
@@ -248,6 +249,7 @@ struct error_probe {
 	struct wl_registry *registry;
 	struct wl_shm *shm;
 	struct wl_compositor *compositor;
+	struct xdg_wm_base *wm_base;
 	struct wcp_shm_client *bystander;
 };
 
@@ -258,6 +260,8 @@ static void handle_global(void *data, struct wl_registry *registry, uint32_t nam
 		probe->shm = wl_registry_bind(registry, name, &wl_shm_interface, 1);
 	} else if (strcmp(interface, "wl_compositor") == 0) {
 		probe->compositor = wl_registry_bind(registry, name, &wl_compositor_interface, 4);
+	} else if (strcmp(interface, "xdg_wm_base") == 0) {
+		probe->wm_base = wl_registry_bind(registry, name, &xdg_wm_base_interface, 1);
 	}
 }
 
@@ -284,6 +288,9 @@ static void probe_connect(struct error_probe *probe, struct wcp_relay *relay) {
 
 /** Disconnects; the proxy and the bystander must have carried on. */
 static void probe_finish(struct error_probe *probe, struct wcp_relay *relay) {
+	if (probe->wm_base != NULL) {
+		xdg_wm_base_destroy(probe->wm_base);
+	}
 	wl_shm_destroy(probe->shm);
 	wl_compositor_destroy(probe->compositor);
 	wl_registry_destroy(probe->registry);
@@ -474,6 +481,82 @@ TEST(losing_the_host_ends_clients_not_the_proxy) {
 	test_assert(proc_exit_code(client->proc) != 0);
 	shm_client_stop(client);
 	test_assert(proc_alive(relay->proxy));
+	relay_stop(relay);
+	weston_stop(weston);
+}
+
+static void handle_xdg_surface_configure(
+	void *data, struct xdg_surface *xdg_surface, uint32_t serial) {
+	xdg_surface_ack_configure(xdg_surface, serial);
+	*(bool *)data = true;
+}
+
+static const struct xdg_surface_listener xdg_surface_listener = {
+	.configure = handle_xdg_surface_configure,
+};
+
+static void fill(uint32_t *pixels, size_t count, uint32_t color) {
+	for (size_t i = 0; i < count; i++) {
+		pixels[i] = color;
+	}
+}
+
+TEST(whole_surface_damage_at_scale_two_is_copied) {
+	struct wcp_weston *weston = weston_start(NULL);
+	struct wcp_relay *relay = relay_start(weston, WCP_RELAY_EMU);
+	struct error_probe probe;
+	probe_connect(&probe, relay);
+	test_assert(probe.wm_base != NULL);
+
+	struct wl_surface *surface = wl_compositor_create_surface(probe.compositor);
+	struct xdg_surface *xdg_surface = xdg_wm_base_get_xdg_surface(probe.wm_base, surface);
+	bool configured = false;
+	xdg_surface_add_listener(xdg_surface, &xdg_surface_listener, &configured);
+	struct xdg_toplevel *toplevel = xdg_surface_get_toplevel(xdg_surface);
+	xdg_toplevel_set_title(toplevel, "scaled");
+	wl_surface_commit(surface);
+	while (!configured) {
+		test_assert(wl_display_dispatch(probe.display) >= 0);
+	}
+
+	const int32_t size = 64, stride = size * 4;
+	int fd = memfd_create("pool", MFD_CLOEXEC);
+	test_assert(fd >= 0 && ftruncate(fd, stride * size) == 0);
+	uint32_t *pixels =
+		mmap(NULL, (size_t)(stride * size), PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	test_assert(pixels != MAP_FAILED);
+	struct wl_shm_pool *pool = wl_shm_create_pool(probe.shm, fd, stride * size);
+	struct wl_buffer *buffer =
+		wl_shm_pool_create_buffer(pool, 0, size, size, stride, WL_SHM_FORMAT_XRGB8888);
+	wl_surface_set_buffer_scale(surface, 2);
+	fill(pixels, (size_t)(size * size), 0xff0000c0);
+	wl_surface_attach(surface, buffer, 0, 0);
+	wl_surface_damage(surface, 0, 0, INT32_MAX, INT32_MAX);
+	wl_surface_commit(surface);
+	test_assert(wl_display_roundtrip(probe.display) >= 0);
+	// The same buffer, redrawn in place and damaged "everywhere" at scale 2.
+	fill(pixels, (size_t)(size * size), 0xff00c000);
+	wl_surface_damage(surface, 0, 0, INT32_MAX, INT32_MAX);
+	wl_surface_commit(surface);
+	test_assert(wl_display_roundtrip(probe.display) >= 0);
+
+	struct wcp_scene_view view;
+	test_assert(weston_scene_wait(weston, "xdg_toplevel", "scaled", NULL, 5000, &view));
+	test_assert(view.x2 - view.x1 == size / 2 && view.y2 - view.y1 == size / 2);
+	struct wcp_image *shot = weston_screenshot(weston, NULL);
+	struct wcp_rect window = {view.x1, view.y1, size / 2, size / 2};
+	test_assert(image_count_color(shot, window, 0xff00c000, 0xffffffff) ==
+		(size_t)(size / 2) * (size_t)(size / 2));
+	image_destroy(shot);
+
+	xdg_toplevel_destroy(toplevel);
+	xdg_surface_destroy(xdg_surface);
+	wl_surface_destroy(surface);
+	wl_buffer_destroy(buffer);
+	wl_shm_pool_destroy(pool);
+	munmap(pixels, (size_t)(stride * size));
+	close(fd);
+	probe_finish(&probe, relay);
 	relay_stop(relay);
 	weston_stop(weston);
 }
