@@ -235,13 +235,7 @@ TEST(unreachable_compositor_is_an_eof) {
 	struct wcp_emu_fixture f;
 	emu_fixture_start(&f, (const char *const[]){"--wayland-display", "/nonexistent/wl", NULL});
 	emu_fixture_channel(&f, WCP_CD_CHANNEL_NONE);
-	struct wcp_cd_init init = {
-		.hdr = {.cmd = WCP_CD_CMD_INIT, .cmd_size = sizeof(init)},
-		.query_ring_id = f.query_res,
-		.channel_ring_id = f.channel_res,
-		.channel_type = WCP_CD_CHANNEL_WAYLAND,
-	};
-	emu_fixture_submit(&f, &init, sizeof(init), WCP_VIRTGPU_RING_NONE);
+	emu_fixture_init(&f, WCP_CD_CHANNEL_WAYLAND);
 	emu_fixture_poll_event(&f);
 	struct wcp_cd_send_receive receive = channel_receive(&f);
 	test_assert(receive.num_identifiers == 0 && receive.opaque_data_size == 0);

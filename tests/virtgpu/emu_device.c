@@ -52,13 +52,7 @@ TEST(no_wayland_clears_the_channel_bit_and_rejects_init) {
 	test_assert((caps.supported_channels & (1u << WCP_CD_CHANNEL_WAYLAND)) == 0);
 	// The INIT is rejected by the host only: the guest's submission succeeds.
 	emu_fixture_channel(&f, WCP_CD_CHANNEL_NONE);
-	struct wcp_cd_init init = {
-		.hdr = {.cmd = WCP_CD_CMD_INIT, .cmd_size = sizeof(init)},
-		.query_ring_id = f.query_res,
-		.channel_ring_id = f.channel_res,
-		.channel_type = WCP_CD_CHANNEL_WAYLAND,
-	};
-	emu_fixture_submit(&f, &init, sizeof(init), WCP_VIRTGPU_RING_NONE);
+	emu_fixture_init(&f, WCP_CD_CHANNEL_WAYLAND);
 	test_assert(virtgpu_wait(f.device, f.query_bo, false) == 0);
 	struct pollfd pfd = {.fd = f.listener, .events = POLLIN};
 	test_assert(poll(&pfd, 1, 300) == 0);

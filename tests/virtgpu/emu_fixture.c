@@ -113,10 +113,7 @@ static uint8_t *ring(struct wcp_emu_fixture *f, uint32_t *bo, uint32_t *res) {
 	return ptr;
 }
 
-void emu_fixture_channel(struct wcp_emu_fixture *f, uint32_t channel_type) {
-	test_assert(emu_fixture_context(f) == 0);
-	f->query_ring = ring(f, &f->query_bo, &f->query_res);
-	f->channel_ring = ring(f, &f->channel_bo, &f->channel_res);
+void emu_fixture_init(struct wcp_emu_fixture *f, uint32_t channel_type) {
 	struct wcp_cd_init init = {
 		.hdr = {.cmd = WCP_CD_CMD_INIT, .cmd_size = sizeof(init)},
 		.query_ring_id = f->query_res,
@@ -124,6 +121,13 @@ void emu_fixture_channel(struct wcp_emu_fixture *f, uint32_t channel_type) {
 		.channel_type = channel_type,
 	};
 	emu_fixture_submit(f, &init, sizeof(init), WCP_VIRTGPU_RING_NONE);
+}
+
+void emu_fixture_channel(struct wcp_emu_fixture *f, uint32_t channel_type) {
+	test_assert(emu_fixture_context(f) == 0);
+	f->query_ring = ring(f, &f->query_bo, &f->query_res);
+	f->channel_ring = ring(f, &f->channel_bo, &f->channel_res);
+	emu_fixture_init(f, channel_type);
 	if (channel_type != WCP_CD_CHANNEL_WAYLAND) {
 		return;
 	}

@@ -44,6 +44,9 @@ int emu_fixture_stop(struct wcp_emu_fixture *f);
 /** CONTEXT_INIT for cross-domain: 2 rings, ring 1 polled; the result. */
 int emu_fixture_context(struct wcp_emu_fixture *f);
 
+/** Submits the 20-byte INIT of `channel_type` naming the fixture's two rings. */
+void emu_fixture_init(struct wcp_emu_fixture *f, uint32_t channel_type);
+
 /** Context, two mapped ring pages, INIT of `channel_type` (Wayland: and accepts the host). */
 void emu_fixture_channel(struct wcp_emu_fixture *f, uint32_t channel_type);
 
