@@ -31,6 +31,7 @@ static void client_destroy(struct wcp_client *client) {
 		wl_display_disconnect(client->host);
 	}
 	bridge_destroy(client->bridge);
+	wl_array_release(&client->shm_formats);
 	free(client);
 	if (wl_list_empty(&server->clients)) {
 		// An idle proxy gives back what its clients used, instead of
@@ -190,6 +191,7 @@ struct wcp_client *client_create(struct wcp_server *server, struct wl_client *wl
 	wl_list_init(&client->host_globals);
 	wl_list_init(&client->registries);
 	wl_list_init(&client->objects);
+	wl_array_init(&client->shm_formats);
 	wl_list_insert(&server->clients, &client->link);
 	client->client_destroy.notify = handle_client_destroy;
 	wl_client_add_destroy_listener(wl_client, &client->client_destroy);

@@ -27,6 +27,7 @@ struct wcp_client {
 	struct wl_list registries; // guest wl_registry resources (wl_resource_get_link)
 
 	struct wl_list objects; // wcp_object.link
+	struct wl_array shm_formats; // uint32_t: the host's wl_shm formats, over cross-domain
 
 	struct wl_listener client_destroy;
 	struct wl_list link; // wcp_server.clients

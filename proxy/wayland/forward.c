@@ -1,6 +1,7 @@
 #include "wayland/forward.h"
 
 #include <inttypes.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -179,10 +180,40 @@ struct wcp_object *forward_request(struct wcp_object *object, uint32_t opcode,
 	return forward_create(object->client, new_resource, new_proxy);
 }
 
+/** A request on a local object: its interceptor, or the destructor. */
+static void dispatch_local(struct wcp_object *object, uint32_t opcode, const struct wl_message *msg,
+	union wl_argument *args) {
+	if (trace_guest) {
+		char types[MAX_ARGS];
+		trace("guest->proxy", object->meta->interface->name,
+			wl_resource_get_id(object->resource), msg, args, types,
+			parse_signature(msg->signature, types));
+	}
+	wcp_interceptor_func_t intercept = interceptor_find(object->meta->interface, opcode);
+	if (intercept != NULL) {
+		intercept(object, opcode, msg, args);
+		return;
+	}
+	char types[MAX_ARGS];
+	close_fd_args(types, parse_signature(msg->signature, types), args);
+	if ((object->meta->destructor_requests >> opcode) & 1u) {
+		wl_resource_destroy(object->resource);
+		return;
+	}
+	// Every request of a local interface has an interceptor; one without
+	// is a gap in interceptors.c, reported rather than silently dropped.
+	wl_client_post_implementation_error(wl_resource_get_client(object->resource),
+		"%s.%s is not implemented", object->meta->interface->name, msg->name);
+}
+
 static int dispatch_request(const void *impl, void *target, uint32_t opcode,
 	const struct wl_message *msg, union wl_argument *args) {
 	struct wl_resource *resource = target;
 	struct wcp_object *object = wl_resource_get_user_data(resource);
+	if (object->local && object->client != NULL) {
+		dispatch_local(object, opcode, msg, args);
+		return 0;
+	}
 	if (object->proxy == NULL) {
 		// The host object is gone: the request has nowhere to go.
 		char types[MAX_ARGS];
@@ -228,6 +259,12 @@ static int dispatch_event(const void *impl, void *target, uint32_t opcode,
 	if (trace_host) {
 		trace("host->guest", object->meta->interface->name, wl_proxy_get_id(proxy), msg,
 			args, types, count);
+	}
+	wcp_observer_func_t observe = object->client->bridge != NULL
+		? observer_find(object->meta->interface, opcode)
+		: NULL;
+	if (observe != NULL) {
+		observe(object, args);
 	}
 	// An object the guest has already destroyed cannot be named to it: the
 	// guest would have ignored the event, so it is dropped.
@@ -289,6 +326,25 @@ static int dispatch_event(const void *impl, void *target, uint32_t opcode,
 	return 0;
 }
 
+/** A new object for the resource, dispatching its requests; NULL (resource destroyed) on failure. */
+static struct wcp_object *object_create(
+	struct wcp_client *client, struct wl_resource *resource, const char *interface) {
+	const struct wcp_interface_meta *meta = metadata_find(interface);
+	struct wcp_object *object = meta != NULL ? calloc(1, sizeof(*object)) : NULL;
+	if (object == NULL) {
+		wl_resource_post_no_memory(resource);
+		wl_resource_destroy(resource);
+		return NULL;
+	}
+	object->resource = resource;
+	object->client = client;
+	object->meta = meta;
+	wl_list_insert(&client->objects, &object->link);
+	wl_resource_set_dispatcher(
+		resource, dispatch_request, &relay_marker, object, handle_resource_destroy);
+	return object;
+}
+
 struct wcp_object *forward_create(
 	struct wcp_client *client, struct wl_resource *resource, struct wl_proxy *proxy) {
 	if (proxy == NULL) {
@@ -298,23 +354,37 @@ struct wcp_object *forward_create(
 		return NULL;
 	}
 	const char *name = wl_proxy_get_class(proxy);
-	const struct wcp_interface_meta *meta = metadata_find(name);
-	struct wcp_object *object = meta != NULL ? calloc(1, sizeof(*object)) : NULL;
+	struct wcp_object *object = object_create(client, resource, name);
 	if (object == NULL) {
 		wcp_log(WCP_ERROR, "cannot relay a %s", name);
 		wl_proxy_destroy(proxy);
-		wl_resource_destroy(resource);
 		return NULL;
 	}
-	object->resource = resource;
 	object->proxy = proxy;
-	object->client = client;
-	object->meta = meta;
-	wl_list_insert(&client->objects, &object->link);
-	wl_resource_set_dispatcher(
-		resource, dispatch_request, &relay_marker, object, handle_resource_destroy);
 	wl_proxy_add_dispatcher(proxy, dispatch_event, &relay_marker, object);
 	return object;
+}
+
+struct wcp_object *forward_create_local(struct wcp_client *client, struct wl_resource *resource) {
+	struct wcp_object *object =
+		object_create(client, resource, wl_resource_get_class(resource));
+	if (object != NULL) {
+		object->local = true;
+	}
+	return object;
+}
+
+void forward_post_error(struct wcp_object *object, uint32_t code, const char *fmt, ...) {
+	char message[256];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(message, sizeof(message), fmt, ap);
+	va_end(ap);
+	pid_t pid;
+	wl_client_get_credentials(wl_resource_get_client(object->resource), &pid, NULL, NULL);
+	wcp_log(WCP_ERROR, "client (pid %d): error %" PRIu32 " on %s@%" PRIu32 ": %s", (int)pid,
+		code, object->meta->interface->name, wl_resource_get_id(object->resource), message);
+	wl_resource_post_error(object->resource, code, "%s", message);
 }
 
 void forward_replace_proxy(struct wcp_object *object, struct wl_proxy *proxy) {
@@ -330,6 +400,11 @@ void forward_detach(struct wcp_object *object) {
 	if (object->proxy != NULL) {
 		wl_proxy_destroy(object->proxy);
 		object->proxy = NULL;
+	}
+	if (object->data_destroy != NULL) {
+		object->data_destroy(object->data);
+		object->data_destroy = NULL;
+		object->data = NULL;
 	}
 	wl_list_remove(&object->link);
 	object->client = NULL;

@@ -17,6 +17,10 @@ struct wcp_client;
  *
  * The struct is freed in the resource's destroy handler. When the host
  * object goes first, the resource stays, inert (proxy NULL).
+ *
+ * A local object has no host side at all: the proxy implements it (shm
+ * pools and buffers over cross-domain). Its requests all go to
+ * interceptors, and its destructor requests just destroy it.
  */
 struct wcp_object {
 	struct wl_resource *resource; // guest side
@@ -24,7 +28,8 @@ struct wcp_object {
 	struct wcp_client *client; // NULL once the client is torn down
 	const struct wcp_interface_meta *meta;
 	void *data; // protocol state of an intercepted interface; may be NULL
-	void (*data_destroy)(void *data); // frees `data` with the object
+	void (*data_destroy)(void *data); // frees `data` with the object, or when detached
+	bool local; // implemented by the proxy; never has a host side
 	struct wl_list link; // wcp_client.objects
 };
 
@@ -37,12 +42,25 @@ struct wcp_object *forward_create(
 	struct wcp_client *client, struct wl_resource *resource, struct wl_proxy *proxy);
 
 /**
+ * Makes a new guest resource a local object (see above). Takes ownership
+ * of the resource; NULL (resource destroyed) when out of memory.
+ */
+struct wcp_object *forward_create_local(struct wcp_client *client, struct wl_resource *resource);
+
+/**
  * Forwards a guest request to the host as it is, translating its object,
  * new-object and fd arguments (interceptors call this for the part they do
  * not rewrite). Returns the object the request created, or NULL.
  */
 struct wcp_object *forward_request(struct wcp_object *object, uint32_t opcode,
 	const struct wl_message *msg, union wl_argument *args);
+
+/**
+ * Ends the guest client with a protocol error on the object, as
+ * wl_resource_post_error(), and logs it.
+ */
+void forward_post_error(struct wcp_object *object, uint32_t code, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
 
 /** Gives the object a new host proxy (the old one is the caller's to destroy). */
 void forward_replace_proxy(struct wcp_object *object, struct wl_proxy *proxy);
@@ -53,7 +71,10 @@ struct wcp_object *forward_from_resource(struct wl_resource *resource);
 /** Whether the proxy is one of the relay's (not the proxy's own). */
 bool forward_is_relayed(struct wl_proxy *proxy);
 
-/** Detaches the object from its client and destroys its host proxy (client teardown). */
+/**
+ * Detaches the object from its client (client teardown): destroys its host
+ * proxy and its data, which may hold more of the host connection.
+ */
 void forward_detach(struct wcp_object *object);
 
 /** The relayed object whose host proxy has this id; NULL when none. */

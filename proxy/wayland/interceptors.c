@@ -2,6 +2,7 @@
 
 #include <string.h>
 #include <wayland-client-protocol.h>
+#include <wayland-server-protocol.h>
 
 #include "wayland/shm.h"
 #include "viewporter-client-protocol.h"
@@ -9,8 +10,9 @@
 #include "wayland/viewporter.h"
 
 /*
- * Every guest request the relay rewrites over cross-domain, in one place.
- * Everything else crosses as it is (wayland/forward.c).
+ * Every guest request the relay rewrites over cross-domain, and every host
+ * event it watches, in one place. Everything else crosses as it is
+ * (wayland/forward.c).
  */
 static const struct {
 	const struct wl_interface *interface;
@@ -30,10 +32,27 @@ static const struct {
 	{&wp_viewporter_interface, WP_VIEWPORTER_GET_VIEWPORT, wp_viewporter_req_get_viewport},
 };
 
+static const struct {
+	const struct wl_interface *interface;
+	uint32_t opcode;
+	wcp_observer_func_t handle;
+} observers[] = {
+	{&wl_shm_interface, WL_SHM_FORMAT, wl_shm_evt_format},
+};
+
 wcp_interceptor_func_t interceptor_find(const struct wl_interface *interface, uint32_t opcode) {
 	for (size_t i = 0; i < sizeof(interceptors) / sizeof(interceptors[0]); i++) {
 		if (interceptors[i].interface == interface && interceptors[i].opcode == opcode) {
 			return interceptors[i].handle;
+		}
+	}
+	return NULL;
+}
+
+wcp_observer_func_t observer_find(const struct wl_interface *interface, uint32_t opcode) {
+	for (size_t i = 0; i < sizeof(observers) / sizeof(observers[0]); i++) {
+		if (observers[i].interface == interface && observers[i].opcode == opcode) {
+			return observers[i].handle;
 		}
 	}
 	return NULL;

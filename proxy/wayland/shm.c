@@ -1,8 +1,6 @@
 #include "wayland/shm.h"
 
-#include <drm_fourcc.h>
 #include <errno.h>
-#include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -13,15 +11,12 @@
 #include "client.h"
 #include "log.h"
 #include "util/sigbus.h"
-#include "virtgpu/bridge.h"
 #include "wayland/forward.h"
 
-/** A guest pool: its fd (for resizes) and mirror. */
+/** A guest pool (wcp_object.data of its local object). */
 struct wcp_shm_pool {
-	int fd;
-	struct wcp_shm_mapping *guest, *host;
-	// wl_shm has no destructor in the version relayed (1): it lives as
-	// long as the client, and resizes make new host pools from it.
+	int fd; // kept for resizes
+	struct wcp_shm_mapping *guest;
 	struct wl_shm *host_shm;
 };
 
@@ -50,37 +45,9 @@ static void mapping_unref(struct wcp_shm_mapping *mapping) {
 	free(mapping);
 }
 
-/** Host-visible memory of at least `size` bytes; *fd is its fd. NULL (logged) on failure. */
-static struct wcp_shm_mapping *host_memory(struct wcp_client *client, int32_t size, int *fd) {
-	struct wcp_cd_channel *channel = bridge_channel(client->bridge);
-	// Page multiples keep the host's per-size templates few.
-	uint32_t width = ((uint32_t)size + 4095u) & ~4095u;
-	struct wcp_cd_image_requirements reqs;
-	if (!channel_image_requirements(channel, width, 1, DRM_FORMAT_R8,
-		    WCP_CD_FLAG_LINEAR | WCP_CD_FLAG_SW_WRITE_OFTEN, &reqs)) {
-		return NULL;
-	}
-	*fd = channel_blob_fd(channel, reqs.blob_id, reqs.size);
-	if (*fd < 0) {
-		return NULL;
-	}
-	uint8_t *data = mmap(NULL, reqs.size, PROT_READ | PROT_WRITE, MAP_SHARED, *fd, 0);
-	if (data == MAP_FAILED) {
-		wcp_log_errno(WCP_ERROR, "cannot map %" PRIu64 " bytes of host memory", reqs.size);
-		close(*fd);
-		return NULL;
-	}
-	struct wcp_shm_mapping *mapping = mapping_create(data, reqs.size);
-	if (mapping == NULL) {
-		close(*fd);
-	}
-	return mapping;
-}
-
 static void pool_destroy(void *data) {
 	struct wcp_shm_pool *pool = data;
 	mapping_unref(pool->guest);
-	mapping_unref(pool->host);
 	close(pool->fd);
 	free(pool);
 }
@@ -88,7 +55,6 @@ static void pool_destroy(void *data) {
 static void buffer_destroy(void *data) {
 	struct wcp_shm_buffer *buffer = data;
 	mapping_unref(buffer->guest);
-	mapping_unref(buffer->host);
 	free(buffer);
 }
 
@@ -96,8 +62,8 @@ static void buffer_destroy(void *data) {
 static struct wcp_shm_mapping *map_guest(struct wcp_object *object, int fd, int32_t size) {
 	uint8_t *data = mmap(NULL, (size_t)size, PROT_READ, MAP_SHARED, fd, 0);
 	if (data == MAP_FAILED) {
-		wl_resource_post_error(object->resource, WL_SHM_ERROR_INVALID_FD,
-			"failed mmap fd %d: %s", fd, strerror(errno));
+		forward_post_error(object, WL_SHM_ERROR_INVALID_FD, "failed mmap fd %d: %s", fd,
+			strerror(errno));
 		return NULL;
 	}
 	struct wcp_shm_mapping *mapping = mapping_create(data, (size_t)size);
@@ -113,8 +79,7 @@ void wl_shm_req_create_pool(struct wcp_object *object, uint32_t opcode,
 	int fd = args[1].h;
 	int32_t size = args[2].i;
 	if (size <= 0) {
-		wl_resource_post_error(
-			object->resource, WL_SHM_ERROR_INVALID_STRIDE, "invalid size (%d)", size);
+		forward_post_error(object, WL_SHM_ERROR_INVALID_STRIDE, "invalid size (%d)", size);
 		close(fd);
 		return;
 	}
@@ -127,28 +92,18 @@ void wl_shm_req_create_pool(struct wcp_object *object, uint32_t opcode,
 	pool->fd = fd;
 	pool->host_shm = (struct wl_shm *)object->proxy;
 	pool->guest = map_guest(object, fd, size);
-	int host_fd = -1;
-	pool->host = pool->guest != NULL ? host_memory(object->client, size, &host_fd) : NULL;
-	if (pool->host == NULL) {
-		if (pool->guest != NULL) {
-			client_fail(object->client, "no host memory for an shm pool");
-		}
+	if (pool->guest == NULL) {
 		pool_destroy(pool);
 		return;
 	}
-	struct wl_shm_pool *host_pool =
-		wl_shm_create_pool((struct wl_shm *)object->proxy, host_fd, size);
-	close(host_fd);
 	struct wl_resource *resource = wl_resource_create(wl_resource_get_client(object->resource),
 		&wl_shm_pool_interface, wl_resource_get_version(object->resource), id);
 	if (resource == NULL) {
-		wl_shm_pool_destroy(host_pool);
 		wl_resource_post_no_memory(object->resource);
 		pool_destroy(pool);
 		return;
 	}
-	struct wcp_object *pool_object =
-		forward_create(object->client, resource, (struct wl_proxy *)host_pool);
+	struct wcp_object *pool_object = forward_create_local(object->client, resource);
 	if (pool_object == NULL) {
 		pool_destroy(pool);
 		return;
@@ -157,13 +112,39 @@ void wl_shm_req_create_pool(struct wcp_object *object, uint32_t opcode,
 	pool_object->data_destroy = pool_destroy;
 }
 
+void wl_shm_evt_format(struct wcp_object *object, const union wl_argument *args) {
+	struct wl_array *formats = &object->client->shm_formats;
+	uint32_t *format;
+	wl_array_for_each(format, formats) {
+		if (*format == args[0].u) {
+			return;
+		}
+	}
+	format = wl_array_add(formats, sizeof(*format));
+	if (format != NULL) {
+		*format = args[0].u;
+	}
+}
+
+static bool format_offered(struct wcp_object *object, uint32_t format) {
+	if (format == WL_SHM_FORMAT_ARGB8888 || format == WL_SHM_FORMAT_XRGB8888) {
+		return true; // every compositor supports these two
+	}
+	uint32_t *offered;
+	wl_array_for_each(offered, &object->client->shm_formats) {
+		if (*offered == format) {
+			return true;
+		}
+	}
+	return false;
+}
+
 void wl_shm_pool_req_resize(struct wcp_object *object, uint32_t opcode,
 	const struct wl_message *msg, union wl_argument *args) {
 	struct wcp_shm_pool *pool = object->data;
 	int32_t size = args[0].i;
 	if (size < (int32_t)pool->guest->size) {
-		wl_resource_post_error(
-			object->resource, WL_SHM_ERROR_INVALID_STRIDE, "shrinking pool invalid");
+		forward_post_error(object, WL_SHM_ERROR_INVALID_STRIDE, "shrinking pool invalid");
 		return;
 	}
 	if ((size_t)size == pool->guest->size) {
@@ -173,24 +154,9 @@ void wl_shm_pool_req_resize(struct wcp_object *object, uint32_t opcode,
 	if (guest == NULL) {
 		return;
 	}
-	// A blob cannot grow: the pool gets a new, larger mirror and host pool.
-	// Buffers made before keep the old ones, which live as long as they do.
-	int host_fd;
-	struct wcp_shm_mapping *host = host_memory(object->client, size, &host_fd);
-	if (host == NULL) {
-		mapping_unref(guest);
-		client_fail(object->client, "no host memory for a resized shm pool");
-		return;
-	}
-	struct wl_shm_pool *old = (struct wl_shm_pool *)object->proxy;
-	struct wl_shm_pool *replacement = wl_shm_create_pool(pool->host_shm, host_fd, size);
-	close(host_fd);
-	forward_replace_proxy(object, (struct wl_proxy *)replacement);
-	wl_shm_pool_destroy(old);
+	// Buffers made before keep the old mapping, which lives as long as they do.
 	mapping_unref(pool->guest);
-	mapping_unref(pool->host);
 	pool->guest = guest;
-	pool->host = host;
 }
 
 /** Bytes per pixel of the formats with a plain layout; 0 for others. */
@@ -219,30 +185,41 @@ static int32_t format_bpp(uint32_t format) {
 void wl_shm_pool_req_create_buffer(struct wcp_object *object, uint32_t opcode,
 	const struct wl_message *msg, union wl_argument *args) {
 	struct wcp_shm_pool *pool = object->data;
+	uint32_t id = args[0].n;
 	int32_t offset = args[1].i, width = args[2].i, height = args[3].i, stride = args[4].i;
 	uint32_t format = args[5].u;
 	int32_t bpp = format_bpp(format);
-	// The same checks as the host makes, so the copies stay inside the pool.
+	// The host's checks, made here because the host never sees this buffer.
+	if (!format_offered(object, format)) {
+		forward_post_error(
+			object, WL_SHM_ERROR_INVALID_FORMAT, "invalid format 0x%x", format);
+		return;
+	}
 	if (offset < 0 || width <= 0 || height <= 0 || stride < width ||
 		(bpp > 0 && stride / bpp < width) ||
 		(int64_t)offset + (int64_t)stride * height > (int64_t)pool->guest->size) {
-		wl_resource_post_error(object->resource, WL_SHM_ERROR_INVALID_STRIDE,
+		forward_post_error(object, WL_SHM_ERROR_INVALID_STRIDE,
 			"invalid width, height or stride (%dx%d, %d)", width, height, stride);
 		return;
 	}
 	struct wcp_shm_buffer *buffer = calloc(1, sizeof(*buffer));
-	if (buffer == NULL) {
+	struct wl_resource *resource = buffer != NULL
+		? wl_resource_create(
+			  wl_resource_get_client(object->resource), &wl_buffer_interface, 1, id)
+		: NULL;
+	if (resource == NULL) {
+		free(buffer);
 		wl_resource_post_no_memory(object->resource);
 		return;
 	}
-	struct wcp_object *buffer_object = forward_request(object, opcode, msg, args);
+	struct wcp_object *buffer_object = forward_create_local(object->client, resource);
 	if (buffer_object == NULL) {
 		free(buffer);
 		return;
 	}
 	*buffer = (struct wcp_shm_buffer){
 		.guest = mapping_ref(pool->guest),
-		.host = mapping_ref(pool->host),
+		.host_shm = pool->host_shm,
 		.offset = offset,
 		.width = width,
 		.height = height,
@@ -259,17 +236,23 @@ struct wcp_shm_buffer *shm_buffer_from_object(struct wcp_object *object) {
 
 #define MAX_COPY_RECTS 64
 
-bool shm_buffer_copy(struct wcp_shm_buffer *buffer, pixman_region32_t *region) {
+size_t shm_buffer_size(const struct wcp_shm_buffer *buffer) {
+	if (format_bpp(buffer->format) == 0) {
+		// Planar and unusual formats: their planes may lie anywhere after
+		// the offset, so all of the pool from there is copied.
+		return buffer->guest->size - (size_t)buffer->offset;
+	}
+	return (size_t)buffer->stride * (size_t)buffer->height;
+}
+
+bool shm_buffer_copy(const struct wcp_shm_buffer *buffer, uint8_t *dst, pixman_region32_t *region) {
+	const uint8_t *src = buffer->guest->data + buffer->offset;
 	int32_t bpp = format_bpp(buffer->format);
 	if (bpp == 0) {
-		// Planar and unusual formats: their planes may lie anywhere after
-		// the offset, so all of it is copied.
-		size_t end = buffer->guest->size < buffer->host->size ? buffer->guest->size
-								      : buffer->host->size;
 		struct wcp_copy_rows all = {
-			.dst = buffer->host->data + buffer->offset,
-			.src = buffer->guest->data + buffer->offset,
-			.row_bytes = end - (size_t)buffer->offset,
+			.dst = dst,
+			.src = src,
+			.row_bytes = shm_buffer_size(buffer),
 			.rows = 1,
 		};
 		return sigbus_copy_rows(&all, 1);
@@ -285,16 +268,14 @@ bool shm_buffer_copy(struct wcp_shm_buffer *buffer, pixman_region32_t *region) {
 	bool ok = true;
 	for (int i = 0; i < count && ok; i++) {
 		const pixman_box32_t *box = &boxes[i];
-		size_t x0 = (size_t)box->x1 * (size_t)bpp;
-		size_t row = (size_t)(box->x2 - box->x1) * (size_t)bpp;
 		size_t start =
-			(size_t)buffer->offset + (size_t)box->y1 * (size_t)buffer->stride + x0;
+			(size_t)box->y1 * (size_t)buffer->stride + (size_t)box->x1 * (size_t)bpp;
 		copies[n++] = (struct wcp_copy_rows){
-			.dst = buffer->host->data + start,
-			.src = buffer->guest->data + start,
+			.dst = dst + start,
+			.src = src + start,
 			.dst_stride = (size_t)buffer->stride,
 			.src_stride = (size_t)buffer->stride,
-			.row_bytes = row,
+			.row_bytes = (size_t)(box->x2 - box->x1) * (size_t)bpp,
 			.rows = (size_t)(box->y2 - box->y1),
 		};
 		if (n == MAX_COPY_RECTS || i == count - 1) {

@@ -3,48 +3,53 @@
 
 #include <pixman.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <wayland-util.h>
 
 struct wcp_object;
+struct wl_shm;
 
 /**
- * wl_shm over cross-domain. Guest shm memory cannot reach the host, so
- * every guest pool gets a mirror of the same size in host-visible memory
- * (a 1-row R8 image from the host's allocator) backing the host's pool;
- * buffers keep their offsets and strides, and surface commits copy what
- * changed from the guest pool into the mirror.
+ * wl_shm over cross-domain. Guest shm memory cannot reach the host, so the
+ * proxy implements the guest's pools and buffers itself (local objects):
+ * it maps the guest's memory, and a surface commit copies the buffer into
+ * one of the surface's host buffers (wayland/swapchain.h).
  */
 
-/** A mapping shared by a pool and the buffers made from it. */
+/** A guest pool's mapping, shared by the pool and the buffers made from it. */
 struct wcp_shm_mapping {
 	int refs;
 	uint8_t *data;
 	size_t size;
 };
 
-/** The state of a mirrored wl_buffer (wcp_object.data of its object). */
+/** A guest wl_buffer of shm memory (wcp_object.data of its local object). */
 struct wcp_shm_buffer {
-	struct wcp_shm_mapping *guest, *host;
+	struct wcp_shm_mapping *guest;
+	struct wl_shm *host_shm; // the host wl_shm its pool came from; lives with the client
 	int32_t offset, width, height, stride;
 	uint32_t format;
-	uint64_t synced_surface; // the surface whose commit last synced the mirror, 0: never
-	uint64_t synced_seq; // that surface's commit number
 };
 
-/** The mirrored shm buffer behind a guest wl_buffer, NULL when it is not one. */
+/** The shm buffer behind a guest wl_buffer, NULL when it is not one. */
 struct wcp_shm_buffer *shm_buffer_from_object(struct wcp_object *object);
+
+/** Bytes a host copy of the buffer needs. */
+size_t shm_buffer_size(const struct wcp_shm_buffer *buffer);
 
 /**
  * Copies `region` (buffer coordinates, clipped to the buffer) from the
- * guest pool to the mirror. False when the guest's memory is gone (its
- * file was shrunk under the mapping).
+ * guest's memory to `dst`, a host copy laid out as the buffer is but
+ * starting at its offset. False when the guest's memory is gone (its file
+ * was shrunk under the mapping).
  */
-bool shm_buffer_copy(struct wcp_shm_buffer *buffer, pixman_region32_t *region);
+bool shm_buffer_copy(const struct wcp_shm_buffer *buffer, uint8_t *dst, pixman_region32_t *region);
 
-/* Interceptors (listed in interceptors.c). */
+/* Interceptors and observers (listed in interceptors.c). */
 void wl_shm_req_create_pool(struct wcp_object *object, uint32_t opcode,
 	const struct wl_message *msg, union wl_argument *args);
+void wl_shm_evt_format(struct wcp_object *object, const union wl_argument *args);
 void wl_shm_pool_req_create_buffer(struct wcp_object *object, uint32_t opcode,
 	const struct wl_message *msg, union wl_argument *args);
 void wl_shm_pool_req_resize(struct wcp_object *object, uint32_t opcode,

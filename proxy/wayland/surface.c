@@ -2,12 +2,14 @@
 
 #include <pixman.h>
 #include <stdlib.h>
+#include <wayland-client-protocol.h>
 #include <wayland-server-protocol.h>
 
 #include "client.h"
 #include "log.h"
 #include "wayland/forward.h"
 #include "wayland/shm.h"
+#include "wayland/swapchain.h"
 
 /** Commits whose damage is remembered, for buffers that come back. */
 #define HISTORY 8
@@ -19,16 +21,17 @@ struct wcp_surface_damage {
 };
 
 struct wcp_surface {
-	uint64_t serial; // unique, so that buffers can name the surface they last showed on
 	uint64_t seq; // commits made
 	struct wl_resource *pending, *current; // attached wl_buffers; NULL for none
-	bool attached; // an attach is pending
+	bool attached; // an attach is pending; the host gets it with the commit
+	int32_t attach_x, attach_y;
 	struct wl_listener pending_destroy, current_destroy;
 	int32_t scale, pending_scale;
 	uint32_t transform, pending_transform;
 	bool viewport; // has (or had) a wp_viewport: damage maps to the whole buffer
 	pixman_region32_t surface_damage, buffer_damage; // pending
 	struct wcp_surface_damage history[HISTORY];
+	struct wcp_swapchain chain;
 };
 
 static void set_buffer(
@@ -63,6 +66,7 @@ static void surface_destroy(void *data) {
 	for (size_t i = 0; i < HISTORY; i++) {
 		pixman_region32_fini(&surface->history[i].region);
 	}
+	swapchain_finish(&surface->chain);
 	free(surface);
 }
 
@@ -76,8 +80,6 @@ static struct wcp_surface *surface_get(struct wcp_object *object) {
 		wl_resource_post_no_memory(object->resource);
 		return NULL;
 	}
-	static uint64_t next_serial = 1;
-	surface->serial = next_serial++;
 	surface->scale = surface->pending_scale = 1;
 	surface->pending_destroy.notify = handle_pending_destroy;
 	surface->current_destroy.notify = handle_current_destroy;
@@ -86,6 +88,7 @@ static struct wcp_surface *surface_get(struct wcp_object *object) {
 	for (size_t i = 0; i < HISTORY; i++) {
 		pixman_region32_init(&surface->history[i].region);
 	}
+	swapchain_init(&surface->chain, object->client);
 	object->data = surface;
 	object->data_destroy = surface_destroy;
 	return surface;
@@ -121,12 +124,14 @@ void surface_note_viewport(struct wcp_object *object) {
 void wl_surface_req_attach(struct wcp_object *object, uint32_t opcode, const struct wl_message *msg,
 	union wl_argument *args) {
 	struct wcp_surface *surface = surface_get(object);
-	if (surface != NULL) {
-		set_buffer(&surface->pending, &surface->pending_destroy,
-			(struct wl_resource *)args[0].o);
-		surface->attached = true;
+	if (surface == NULL) {
+		return;
 	}
-	forward_request(object, opcode, msg, args);
+	// Which host buffer carries an shm buffer is known only at the commit.
+	set_buffer(&surface->pending, &surface->pending_destroy, (struct wl_resource *)args[0].o);
+	surface->attached = true;
+	surface->attach_x = args[1].i;
+	surface->attach_y = args[2].i;
 }
 
 void wl_surface_req_damage(struct wcp_object *object, uint32_t opcode, const struct wl_message *msg,
@@ -189,17 +194,16 @@ static void commit_damage(
 }
 
 /**
- * What to copy into a newly attached buffer's mirror: everything the
- * surface damaged since that buffer was last synced for it, or all of it.
+ * What to copy into a host buffer: everything the surface damaged since
+ * the commit whose content it holds, this commit included, or all of it.
  */
 static void stale_region(
-	struct wcp_surface *surface, const struct wcp_shm_buffer *buffer, pixman_region32_t *out) {
-	bool known = buffer->synced_surface == surface->serial &&
-		surface->seq - buffer->synced_seq < HISTORY;
-	for (uint64_t seq = buffer->synced_seq + 1; known && seq <= surface->seq; seq++) {
+	struct wcp_surface *surface, const struct wcp_host_buffer *host, pixman_region32_t *out) {
+	bool known = host->synced_seq != 0 && surface->seq - host->synced_seq <= HISTORY;
+	for (uint64_t seq = host->synced_seq + 1; known && seq <= surface->seq; seq++) {
 		const struct wcp_surface_damage *entry = &surface->history[seq % HISTORY];
-		known = entry->seq == seq && entry->width == buffer->width &&
-			entry->height == buffer->height;
+		known = entry->seq == seq && entry->width == host->width &&
+			entry->height == host->height;
 		if (known) {
 			pixman_region32_union(out, out, &entry->region);
 		}
@@ -207,8 +211,38 @@ static void stale_region(
 	if (!known) {
 		pixman_region32_fini(out);
 		pixman_region32_init_rect(
-			out, 0, 0, (unsigned int)buffer->width, (unsigned int)buffer->height);
+			out, 0, 0, (unsigned int)host->width, (unsigned int)host->height);
 	}
+}
+
+/**
+ * Copies an shm buffer's new content into a free host buffer and attaches
+ * that on the host. False (client failed) when that cannot be done.
+ */
+static bool present_shm(struct wcp_object *object, struct wcp_surface *surface,
+	struct wcp_shm_buffer *buffer, int32_t x, int32_t y) {
+	struct wcp_host_buffer *host = swapchain_acquire(&surface->chain, buffer);
+	if (host == NULL) {
+		client_fail(object->client, "no host buffer for a surface");
+		return false;
+	}
+	pixman_region32_t copy;
+	pixman_region32_init(&copy);
+	stale_region(surface, host, &copy);
+	bool ok = shm_buffer_copy(buffer, host->data, &copy);
+	pixman_region32_fini(&copy);
+	if (!ok) {
+		// What the host buffer holds is now unknown.
+		host->synced_seq = 0;
+		wcp_log(WCP_ERROR, "a client shrank the shm pool of a buffer it committed");
+		wl_client_post_implementation_error(wl_resource_get_client(object->resource),
+			"the shm pool of a committed buffer was truncated");
+		return false;
+	}
+	host->synced_seq = surface->seq;
+	wl_surface_attach((struct wl_surface *)object->proxy, host->buffer, x, y);
+	host->busy = true;
+	return true;
 }
 
 void wl_surface_req_commit(struct wcp_object *object, uint32_t opcode, const struct wl_message *msg,
@@ -225,9 +259,9 @@ void wl_surface_req_commit(struct wcp_object *object, uint32_t opcode, const str
 	}
 	surface->scale = surface->pending_scale;
 	surface->transform = surface->pending_transform;
-	struct wcp_shm_buffer *buffer =
-		shm_buffer_from_object(forward_from_resource(surface->current));
-	// Every commit is counted, so that a buffer that comes back after
+	struct wcp_object *current = forward_from_resource(surface->current);
+	struct wcp_shm_buffer *buffer = shm_buffer_from_object(current);
+	// Every commit is counted, so that a host buffer that comes back after
 	// commits of other kinds (no buffer, a non-shm one) is copied whole.
 	surface->seq++;
 	struct wcp_surface_damage *entry = &surface->history[surface->seq % HISTORY];
@@ -237,27 +271,26 @@ void wl_surface_req_commit(struct wcp_object *object, uint32_t opcode, const str
 	pixman_region32_clear(&entry->region);
 	if (buffer != NULL) {
 		commit_damage(surface, buffer, &entry->region);
-		pixman_region32_t copy;
-		pixman_region32_init(&copy);
-		if (attached) {
-			stale_region(surface, buffer, &copy);
-		} else {
-			// The same buffer again: what this commit damaged changed in it.
-			pixman_region32_copy(&copy, &entry->region);
-		}
-		bool ok = shm_buffer_copy(buffer, &copy);
-		pixman_region32_fini(&copy);
-		buffer->synced_surface = surface->serial;
-		buffer->synced_seq = surface->seq;
-		if (!ok) {
-			wcp_log(WCP_ERROR, "a client shrank the shm pool of a buffer it committed");
-			wl_client_post_implementation_error(
-				wl_resource_get_client(object->resource),
-				"the shm pool of a committed buffer was truncated");
-			return;
-		}
 	}
 	pixman_region32_clear(&surface->surface_damage);
 	pixman_region32_clear(&surface->buffer_damage);
+
+	if (buffer != NULL && (attached || pixman_region32_not_empty(&entry->region))) {
+		// New content, also when damage comes without an attach: the
+		// guest's buffer was released, so it may have been drawn again.
+		int32_t x = attached ? surface->attach_x : 0, y = attached ? surface->attach_y : 0;
+		if (!present_shm(object, surface, buffer, x, y)) {
+			return;
+		}
+		if (attached) {
+			// The host has its own copy: the guest may reuse the buffer.
+			wl_buffer_send_release(surface->current);
+		}
+	} else if (attached) {
+		// No buffer, or one that is relayed as it is.
+		struct wl_proxy *host = current != NULL ? current->proxy : NULL;
+		wl_surface_attach((struct wl_surface *)object->proxy, (struct wl_buffer *)host,
+			surface->attach_x, surface->attach_y);
+	}
 	forward_request(object, opcode, msg, args);
 }

@@ -8,9 +8,11 @@ struct wcp_object;
 
 /*
  * wl_surface over cross-domain: the proxy follows attach, damage, scale
- * and transform so that a commit copies into a buffer's host mirror exactly
- * what changed in it since it was last copied: the surface damage of every
- * commit in between (the buffer's age), or all of it when that is unknown.
+ * and transform, and at each commit copies the shm buffer into a free host
+ * buffer of the surface (wayland/swapchain.h), exactly what changed since
+ * that host buffer was last written: the surface damage of every commit in
+ * between, or all of it when that is unknown. The guest's buffer is
+ * released right after the copy.
  */
 /**
  * Notes that a surface has a wp_viewport: its surface damage then maps to

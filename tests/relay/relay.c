@@ -84,10 +84,38 @@ TEST(registry_policy_clamps_and_hides) {
 }
 
 /**
- * The pattern client, fullscreen over 100 frames per format and damage
- * mode, is on screen exactly as it drew it (the same as without the proxy:
- * the harness tests show the model is what weston shows directly).
+ * Runs the pattern client fullscreen for 100 frames and checks that it is
+ * on screen exactly as it drew it (the same as without the proxy: the
+ * harness tests show the model is what weston shows directly).
  */
+static void check_pattern(struct wcp_weston *weston, struct wcp_relay *relay, const char *format,
+	const char *damage, const char *pacing, const char *buffers) {
+	const char *args[] = {"--fullscreen", "--format", format, "--damage", damage, "--frames",
+		"100", "--buffers", buffers, "--pacing", pacing, NULL};
+	struct wcp_shm_client *client = shm_client_start(relay->env_display, args);
+	test_assert(shm_client_wait_ready(client, 30000));
+	test_assert(client->acked == 100);
+	struct wcp_pattern pattern = {0};
+	test_assert(pattern_format_parse(format, &pattern.format));
+	test_assert(pattern_damage_parse(damage, &pattern.damage));
+	struct wcp_pattern_image *model =
+		pattern_image_create(pattern.format, weston->width, weston->height);
+	pattern_image_replay(model, &pattern, 0, 100);
+	struct wcp_image *want = image_from_pattern(model);
+	struct wcp_image *shot = weston_screenshot(weston, NULL);
+	struct wcp_image_diff diff;
+	if (!image_region_equal(shot, 0, 0, want, 0, 0, weston->width, weston->height, &diff)) {
+		test_fail("%s: %s/%s/%s, %s buffers: %zu pixels differ, first at (%d, %d)",
+			relay_mode_name(relay->mode), format, damage, pacing, buffers, diff.count,
+			(int)diff.x, (int)diff.y);
+	}
+	image_destroy(shot);
+	image_destroy(want);
+	pattern_image_destroy(model);
+	test_assert(shm_client_stop(client) == 0);
+}
+
+/** Every format and damage mode, 3 buffers, the pacings alternating. */
 static void check_pixels(enum wcp_relay_mode mode) {
 	struct wcp_weston *weston = weston_start(&(struct wcp_weston_opts){320, 240, NULL});
 	struct wcp_relay *relay = relay_start(weston, mode);
@@ -96,30 +124,7 @@ static void check_pixels(enum wcp_relay_mode mode) {
 	for (size_t f = 0; f < 3; f++) {
 		for (size_t d = 0; d < 4; d++) {
 			const char *pacing = (f + d) % 2 == 0 ? "sync" : "frame";
-			const char *args[] = {"--fullscreen", "--format", formats[f], "--damage",
-				damages[d], "--frames", "100", "--buffers", "3", "--pacing", pacing,
-				NULL};
-			struct wcp_shm_client *client = shm_client_start(relay->env_display, args);
-			test_assert(shm_client_wait_ready(client, 30000));
-			test_assert(client->acked == 100);
-			struct wcp_pattern pattern = {0};
-			test_assert(pattern_format_parse(formats[f], &pattern.format));
-			test_assert(pattern_damage_parse(damages[d], &pattern.damage));
-			struct wcp_pattern_image *model =
-				pattern_image_create(pattern.format, 320, 240);
-			pattern_image_replay(model, &pattern, 0, 100);
-			struct wcp_image *want = image_from_pattern(model);
-			struct wcp_image *shot = weston_screenshot(weston, NULL);
-			struct wcp_image_diff diff;
-			if (!image_region_equal(shot, 0, 0, want, 0, 0, 320, 240, &diff)) {
-				test_fail("%s: %s/%s/%s: %zu pixels differ, first at (%d, %d)",
-					relay_mode_name(mode), formats[f], damages[d], pacing,
-					diff.count, (int)diff.x, (int)diff.y);
-			}
-			image_destroy(shot);
-			image_destroy(want);
-			pattern_image_destroy(model);
-			test_assert(shm_client_stop(client) == 0);
+			check_pattern(weston, relay, formats[f], damages[d], pacing, "3");
 		}
 	}
 	relay_stop(relay);
@@ -132,6 +137,25 @@ TEST_OPTS(pattern_client_is_pixel_exact_direct, .timeout_s = 120) {
 
 TEST_OPTS(pattern_client_is_pixel_exact_over_cross_domain, .timeout_s = 120) {
 	check_pixels(WCP_RELAY_EMU);
+}
+
+/**
+ * Over cross-domain the host shows a copy, so the guest's buffer is
+ * released as soon as the commit has copied it: a client with a single
+ * buffer runs at full speed (straight to weston it would wait for a
+ * release that comes only when another buffer replaces it), and the host
+ * buffers it is copied into are never written while the host holds them.
+ */
+TEST_OPTS(one_buffer_is_enough_over_cross_domain, .timeout_s = 120) {
+	struct wcp_weston *weston = weston_start(&(struct wcp_weston_opts){320, 240, NULL});
+	struct wcp_relay *relay = relay_start(weston, WCP_RELAY_EMU);
+	static const char *const damages[] = {"full", "band", "rects", "pixels"};
+	for (size_t d = 0; d < 4; d++) {
+		check_pattern(weston, relay, "xrgb8888", damages[d], "sync", "1");
+		check_pattern(weston, relay, "xrgb8888", damages[d], "frame", "1");
+	}
+	relay_stop(relay);
+	weston_stop(weston);
 }
 
 TEST_OPTS(resized_pool_and_window_over_cross_domain, .timeout_s = 60) {
@@ -322,6 +346,77 @@ TEST(host_protocol_error_reaches_the_guest) {
 	probe_finish(&probe, relay);
 	relay_stop(relay);
 	weston_stop(weston);
+}
+
+/** The protocol error a probe's connection ended with: the object's interface and the code. */
+static void expect_error(struct error_probe *probe, const struct wl_interface *want_interface,
+	uint32_t want_id, uint32_t want_code) {
+	test_assert(wl_display_roundtrip(probe->display) < 0);
+	test_assert(wl_display_get_error(probe->display) == EPROTO);
+	const struct wl_interface *interface;
+	uint32_t id;
+	uint32_t code = wl_display_get_protocol_error(probe->display, &interface, &id);
+	if (interface != want_interface || id != want_id || code != want_code) {
+		test_fail("error %u on %s@%u, expected %u on %s@%u", code,
+			interface != NULL ? interface->name : "?", id, want_code,
+			want_interface->name, want_id);
+	}
+}
+
+/**
+ * Over cross-domain the proxy serves wl_shm pools itself: bad pools and
+ * buffers get the errors the host gives straight (run both ways).
+ */
+static void check_shm_errors(enum wcp_relay_mode mode) {
+	struct wcp_weston *weston = weston_start(NULL);
+	struct wcp_relay *relay = relay_start(weston, mode);
+	struct error_probe probe;
+
+	// An fd that cannot be mapped (a pipe).
+	probe_connect(&probe, relay);
+	int pipe_fds[2];
+	test_assert(pipe2(pipe_fds, O_CLOEXEC) == 0);
+	struct wl_shm_pool *pool = wl_shm_create_pool(probe.shm, pipe_fds[0], 4096);
+	close(pipe_fds[0]);
+	close(pipe_fds[1]);
+	expect_error(&probe, &wl_shm_interface, wl_proxy_get_id((struct wl_proxy *)probe.shm),
+		WL_SHM_ERROR_INVALID_FD);
+	wl_shm_pool_destroy(pool);
+	probe_finish(&probe, relay);
+
+	// A format the host does not offer, and a buffer larger than its pool.
+	static const struct {
+		uint32_t format;
+		int32_t height;
+		uint32_t code;
+	} cases[] = {
+		{WL_SHM_FORMAT_YUYV, 16, WL_SHM_ERROR_INVALID_FORMAT},
+		{WL_SHM_FORMAT_XRGB8888, 17, WL_SHM_ERROR_INVALID_STRIDE},
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		probe_connect(&probe, relay);
+		int fd = memfd_create("pool", MFD_CLOEXEC);
+		test_assert(fd >= 0 && ftruncate(fd, 16 * 16 * 4) == 0);
+		pool = wl_shm_create_pool(probe.shm, fd, 16 * 16 * 4);
+		close(fd);
+		struct wl_buffer *buffer = wl_shm_pool_create_buffer(
+			pool, 0, 16, cases[i].height, 16 * 4, cases[i].format);
+		expect_error(&probe, &wl_shm_pool_interface,
+			wl_proxy_get_id((struct wl_proxy *)pool), cases[i].code);
+		wl_buffer_destroy(buffer);
+		wl_shm_pool_destroy(pool);
+		probe_finish(&probe, relay);
+	}
+	relay_stop(relay);
+	weston_stop(weston);
+}
+
+TEST(shm_errors_match_the_host_direct) {
+	check_shm_errors(WCP_RELAY_DIRECT);
+}
+
+TEST(shm_errors_match_the_host_over_cross_domain) {
+	check_shm_errors(WCP_RELAY_EMU);
 }
 
 /** Open fds and resident memory (KiB) of a process. */

@@ -1,0 +1,151 @@
+#include "wayland/swapchain.h"
+
+#include <drm_fourcc.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <sys/mman.h>
+#include <unistd.h>
+#include <wayland-client-protocol.h>
+
+#include "client.h"
+#include "log.h"
+#include "virtgpu/bridge.h"
+#include "virtgpu/channel.h"
+#include "wayland/shm.h"
+
+/** Free host buffers a surface keeps once the host has released them. */
+#define KEEP 3
+
+/**
+ * Host buffers one surface may have at once. The host holds one or two;
+ * more are made only while commits run ahead of the host's releases, and
+ * a host that holds this many is not releasing at all.
+ */
+#define MAX 16
+
+static void host_buffer_destroy(struct wcp_host_buffer *host) {
+	wl_list_remove(&host->link);
+	host->chain->count--;
+	wl_buffer_destroy(host->buffer);
+	munmap(host->data, host->map_size);
+	free(host);
+}
+
+static bool same_layout(const struct wcp_host_buffer *host, const struct wcp_shm_buffer *guest) {
+	return host->width == guest->width && host->height == guest->height &&
+		host->stride == guest->stride && host->format == guest->format &&
+		host->map_size >= shm_buffer_size(guest);
+}
+
+static void handle_release(void *data, struct wl_buffer *buffer) {
+	struct wcp_host_buffer *host = data;
+	host->busy = false;
+	if (host->chain->count > KEEP) {
+		host_buffer_destroy(host);
+	}
+}
+
+static const struct wl_buffer_listener host_buffer_listener = {
+	.release = handle_release,
+};
+
+/** Host-visible memory of at least `size` bytes, mapped; its fd in *fd. */
+static uint8_t *host_memory(struct wcp_client *client, size_t size, size_t *map_size, int *fd) {
+	struct wcp_cd_channel *channel = bridge_channel(client->bridge);
+	// A 1-row R8 image is plain bytes; page multiples keep the host's
+	// per-size templates few.
+	uint32_t width = (uint32_t)((size + 4095u) & ~(size_t)4095u);
+	struct wcp_cd_image_requirements reqs;
+	if (!channel_image_requirements(channel, width, 1, DRM_FORMAT_R8,
+		    WCP_CD_FLAG_LINEAR | WCP_CD_FLAG_SW_WRITE_OFTEN, &reqs)) {
+		return NULL;
+	}
+	*fd = channel_blob_fd(channel, reqs.blob_id, reqs.size);
+	if (*fd < 0) {
+		return NULL;
+	}
+	uint8_t *data = mmap(NULL, reqs.size, PROT_READ | PROT_WRITE, MAP_SHARED, *fd, 0);
+	if (data == MAP_FAILED) {
+		wcp_log_errno(WCP_ERROR, "cannot map %" PRIu64 " bytes of host memory", reqs.size);
+		close(*fd);
+		return NULL;
+	}
+	*map_size = reqs.size;
+	return data;
+}
+
+static struct wcp_host_buffer *host_buffer_create(
+	struct wcp_swapchain *chain, const struct wcp_shm_buffer *guest) {
+	struct wcp_host_buffer *host = calloc(1, sizeof(*host));
+	if (host == NULL) {
+		wcp_log(WCP_ERROR, "out of memory");
+		return NULL;
+	}
+	size_t size = shm_buffer_size(guest);
+	int fd;
+	host->data = host_memory(chain->client, size, &host->map_size, &fd);
+	if (host->data == NULL) {
+		free(host);
+		return NULL;
+	}
+	// The pool is only a way to name the memory: the buffer keeps it.
+	struct wl_shm_pool *pool = wl_shm_create_pool(guest->host_shm, fd, (int32_t)size);
+	close(fd);
+	host->buffer = wl_shm_pool_create_buffer(
+		pool, 0, guest->width, guest->height, guest->stride, guest->format);
+	wl_shm_pool_destroy(pool);
+	if (host->buffer == NULL) {
+		wcp_log(WCP_ERROR, "out of memory");
+		munmap(host->data, host->map_size);
+		free(host);
+		return NULL;
+	}
+	wl_buffer_add_listener(host->buffer, &host_buffer_listener, host);
+	host->chain = chain;
+	host->width = guest->width;
+	host->height = guest->height;
+	host->stride = guest->stride;
+	host->format = guest->format;
+	wl_list_insert(&chain->buffers, &host->link);
+	chain->count++;
+	return host;
+}
+
+void swapchain_init(struct wcp_swapchain *chain, struct wcp_client *client) {
+	chain->client = client;
+	wl_list_init(&chain->buffers);
+	chain->count = 0;
+}
+
+void swapchain_finish(struct wcp_swapchain *chain) {
+	struct wcp_host_buffer *host, *tmp;
+	wl_list_for_each_safe(host, tmp, &chain->buffers, link) {
+		host_buffer_destroy(host);
+	}
+}
+
+struct wcp_host_buffer *swapchain_acquire(
+	struct wcp_swapchain *chain, const struct wcp_shm_buffer *guest) {
+	struct wcp_host_buffer *best = NULL, *host, *tmp;
+	wl_list_for_each_safe(host, tmp, &chain->buffers, link) {
+		if (host->busy) {
+			continue;
+		}
+		if (!same_layout(host, guest)) {
+			// The surface's buffers changed size or format: free ones
+			// of the old layout will not be used again.
+			host_buffer_destroy(host);
+		} else if (best == NULL || host->synced_seq > best->synced_seq) {
+			best = host;
+		}
+	}
+	if (best != NULL) {
+		return best;
+	}
+	if (chain->count >= MAX) {
+		wcp_log(WCP_ERROR, "the host holds %d buffers of one surface and releases none",
+			chain->count);
+		return NULL;
+	}
+	return host_buffer_create(chain, guest);
+}

@@ -1,0 +1,53 @@
+#ifndef WCP_WAYLAND_SWAPCHAIN_H
+#define WCP_WAYLAND_SWAPCHAIN_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <wayland-util.h>
+
+struct wcp_client;
+struct wcp_shm_buffer;
+
+/**
+ * The host buffers of one surface over cross-domain. A commit copies the
+ * guest's shm buffer into one of them and releases the guest's buffer at
+ * once; the host shows the copy and releases it when it is done. A host
+ * buffer the host holds is never written: the next commit goes into a free
+ * one, made when there is none. The caller marks a host buffer busy once
+ * it has attached it.
+ */
+
+struct wcp_host_buffer {
+	struct wcp_swapchain *chain;
+	struct wl_buffer *buffer; // host proxy
+	uint8_t *data; // its host-visible memory, mapped
+	size_t map_size;
+	int32_t width, height, stride;
+	uint32_t format;
+	bool busy; // attached on the host and not released yet
+	uint64_t synced_seq; // the surface commit whose content it holds; 0 = none
+	struct wl_list link; // wcp_swapchain.buffers
+};
+
+struct wcp_swapchain {
+	struct wcp_client *client;
+	struct wl_list buffers; // wcp_host_buffer.link
+	int count;
+};
+
+void swapchain_init(struct wcp_swapchain *chain, struct wcp_client *client);
+
+/** Destroys every host buffer (the host may still hold some: it keeps its copy). */
+void swapchain_finish(struct wcp_swapchain *chain);
+
+/**
+ * A free host buffer with the guest buffer's size, stride and format, the
+ * one holding the newest content when several are; made when none is.
+ * NULL (logged) when the host memory cannot be had or the host holds too
+ * many.
+ */
+struct wcp_host_buffer *swapchain_acquire(
+	struct wcp_swapchain *chain, const struct wcp_shm_buffer *guest);
+
+#endif
