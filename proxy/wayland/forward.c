@@ -128,7 +128,8 @@ struct wcp_object *forward_request(struct wcp_object *object, uint32_t opcode,
 	const struct wl_message *msg, union wl_argument *args) {
 	struct wl_resource *resource = object->resource;
 	char types[MAX_ARGS];
-	size_t count = parse_signature(msg->signature, types);
+	bool nullable[MAX_ARGS];
+	size_t count = parse_signature_nullable(msg->signature, types, nullable);
 	bool destructor = (object->meta->destructor_requests >> opcode) & 1u;
 
 	// libwayland still owns `args`: translate into a copy.
@@ -142,6 +143,21 @@ struct wcp_object *forward_request(struct wcp_object *object, uint32_t opcode,
 			struct wcp_object *arg =
 				forward_from_resource((struct wl_resource *)args[i].o);
 			out[i].o = arg->proxy != NULL ? (struct wl_object *)arg->proxy : NULL;
+			if (out[i].o == NULL && !nullable[i]) {
+				// A local object, or one the host has ended: the host
+				// cannot be told of it (and libwayland would abort).
+				const char *name = arg->meta->interface->name;
+				uint32_t id = wl_resource_get_id(arg->resource);
+				wcp_log(WCP_ERROR,
+					"%s.%s names %s@%" PRIu32 ", which the host does not have",
+					object->meta->interface->name, msg->name, name, id);
+				wl_client_post_implementation_error(
+					wl_resource_get_client(resource),
+					"%s.%s cannot name %s@%" PRIu32 " to the host",
+					object->meta->interface->name, msg->name, name, id);
+				close_fd_args(types, count, args);
+				return NULL;
+			}
 		} else if (types[i] == 'n') {
 			new_interface = msg->types[i];
 			has_new_id = true;
