@@ -30,6 +30,11 @@ bool sigbus_copy_rows(const struct wcp_copy_rows *copies, size_t count) {
 	copying = 1;
 	for (size_t i = 0; i < count; i++) {
 		const struct wcp_copy_rows *c = &copies[i];
+		if (c->row_bytes == c->dst_stride && c->row_bytes == c->src_stride) {
+			// Whole rows: one block.
+			memcpy(c->dst, c->src, c->row_bytes * c->rows);
+			continue;
+		}
 		for (size_t row = 0; row < c->rows; row++) {
 			memcpy(c->dst + row * c->dst_stride, c->src + row * c->src_stride,
 				c->row_bytes);

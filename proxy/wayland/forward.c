@@ -390,6 +390,10 @@ struct wcp_object *forward_create_local(struct wcp_client *client, struct wl_res
 	return object;
 }
 
+struct wcp_object *forward_create_inert(struct wcp_client *client, struct wl_resource *resource) {
+	return object_create(client, resource, wl_resource_get_class(resource));
+}
+
 void forward_post_error(struct wcp_object *object, uint32_t code, const char *fmt, ...) {
 	char message[256];
 	va_list ap;

@@ -48,6 +48,13 @@ struct wcp_object *forward_create(
 struct wcp_object *forward_create_local(struct wcp_client *client, struct wl_resource *resource);
 
 /**
+ * Makes a new guest resource inert from the start: its requests go
+ * nowhere (a bind that crossed the global's removal). Takes ownership of
+ * the resource; NULL (resource destroyed) when out of memory.
+ */
+struct wcp_object *forward_create_inert(struct wcp_client *client, struct wl_resource *resource);
+
+/**
  * Forwards a guest request to the host as it is, translating its object,
  * new-object and fd arguments (interceptors call this for the part they do
  * not rewrite). Returns the object the request created, or NULL.

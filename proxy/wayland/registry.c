@@ -20,7 +20,7 @@ uint32_t registry_policy(const char *interface, uint32_t host_version, bool over
 }
 
 static void send_global(struct wl_resource *registry, const struct wcp_host_global *global) {
-	if (global->advertised > 0) {
+	if (global->advertised > 0 && !global->removed) {
 		wl_registry_send_global(
 			registry, global->name, global->interface, global->advertised);
 	}
@@ -49,6 +49,12 @@ static void handle_bind(struct wl_client *wl_client, struct wl_resource *registr
 	struct wl_resource *resource = wl_resource_create(wl_client, type, (int)version, id);
 	if (resource == NULL) {
 		wl_client_post_no_memory(wl_client);
+		return;
+	}
+	if (found->removed) {
+		// The guest had not seen the removal yet: as a compositor does,
+		// give it an object that does nothing instead of an error.
+		forward_create_inert(client, resource);
 		return;
 	}
 	struct wl_proxy *proxy = wl_registry_bind(client->host_registry, name, type, version);
@@ -138,15 +144,14 @@ static void handle_host_global_remove(void *data, struct wl_registry *registry, 
 		if (global->name != name) {
 			continue;
 		}
-		if (global->advertised > 0) {
+		if (global->advertised > 0 && !global->removed) {
 			struct wl_resource *resource;
 			wl_resource_for_each(resource, &client->registries) {
 				wl_registry_send_global_remove(resource, name);
 			}
 		}
-		wl_list_remove(&global->link);
-		free(global->interface);
-		free(global);
+		// Kept (with the client) for binds already on their way.
+		global->removed = true;
 	}
 }
 

@@ -13,6 +13,7 @@ struct wcp_host_global {
 	char *interface;
 	uint32_t version; // the host's
 	uint32_t advertised; // to the guest; 0 when hidden
+	bool removed; // by the host: binds that crossed the removal get inert objects
 	struct wl_list link; // wcp_client.host_globals
 };
 
