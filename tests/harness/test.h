@@ -84,6 +84,9 @@ void test_remove_tree(const char *path);
  */
 void test_runtime_dir_create(char *path);
 
+/** Prints the last 40 lines of a helper's log file to stderr. */
+void test_dump_log_tail(const char *path);
+
 /** snprintf that ends the test with an error when the text does not fit. */
 __attribute__((format(printf, 3, 4))) void test_format(
 	char *dst, size_t size, const char *fmt, ...);

@@ -58,23 +58,7 @@ bool weston_has_global(const char *socket, const char *global) {
 }
 
 void weston_dump_log(const struct wcp_weston *weston) {
-	FILE *f = fopen(weston->log_path, "re");
-	if (f == NULL) {
-		return;
-	}
-	char line[512];
-	char lines[40][512];
-	size_t count = 0;
-	while (fgets(line, sizeof(line), f) != NULL) {
-		snprintf(lines[count % 40], sizeof(lines[0]), "%s", line);
-		count++;
-	}
-	fclose(f);
-	size_t first = count > 40 ? count - 40 : 0;
-	fprintf(stderr, "--- last lines of %s ---\n", weston->log_path);
-	for (size_t i = first; i < count; i++) {
-		fputs(lines[i % 40], stderr);
-	}
+	test_dump_log_tail(weston->log_path);
 }
 
 static bool write_file(const char *path, const char *text) {
