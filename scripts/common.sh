@@ -8,6 +8,7 @@ root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 packages=(
 	gcc libc6-dev meson ninja-build pkg-config
 	libwayland-dev libwayland-bin wayland-protocols libpng-dev libdrm-dev libpixman-1-dev
+	libxkbcommon-dev
 	weston wayland-utils clang-format procps libgl1-mesa-dri
 )
 
