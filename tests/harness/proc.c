@@ -67,9 +67,10 @@ static void exec_child(const char *const argv[], const struct wcp_proc_opts *opt
 	signal(SIGTERM, SIG_DFL);
 	alarm(0);
 
-	int null_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
-	if (null_fd >= 0) {
-		dup2(null_fd, STDIN_FILENO);
+	int stdin_fd =
+		opts->stdin_fd > 0 ? opts->stdin_fd : open("/dev/null", O_RDONLY | O_CLOEXEC);
+	if (stdin_fd >= 0) {
+		dup2(stdin_fd, STDIN_FILENO);
 	}
 	if (opts->output != NULL) {
 		int fd = open(opts->output, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);

@@ -23,6 +23,7 @@ struct wcp_proc_opts {
 	const char *const *env; // "KEY=VALUE" to set in the child; NULL-terminated, may be NULL
 	const char *cwd; // may be NULL
 	const char *output; // file that gets stdout and stderr (appended); NULL = inherit
+	int stdin_fd; // when > 0, becomes the child's stdin; else it reads /dev/null
 	int stdout_fd; // when > 0, becomes the child's stdout (stderr still per `output`)
 	int pass_fd; // when > 0, stays open in the child under the same number
 };

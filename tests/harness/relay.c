@@ -34,7 +34,7 @@ static void wait_socket(struct wcp_proc *proc, const char *path) {
 	}
 }
 
-struct wcp_relay *relay_start(struct wcp_weston *weston, enum wcp_relay_mode mode) {
+struct wcp_relay *relay_start_on(const struct wcp_relay_host *host, enum wcp_relay_mode mode) {
 	struct wcp_relay *relay = calloc(1, sizeof(*relay));
 	if (relay == NULL) {
 		test_error("out of memory");
@@ -45,35 +45,45 @@ struct wcp_relay *relay_start(struct wcp_weston *weston, enum wcp_relay_mode mod
 		relay->socket, sizeof(relay->socket), "wcp-proxy-%d-%u", (int)getpid(), serial++);
 	test_format(relay->env_display, sizeof(relay->env_display), "WAYLAND_DISPLAY=%s",
 		relay->socket);
-	test_format(relay->log_path, sizeof(relay->log_path), "%s/%s.log", weston->runtime_dir,
+	test_format(relay->env_runtime_dir, sizeof(relay->env_runtime_dir), "XDG_RUNTIME_DIR=%s",
+		host->runtime_dir);
+	test_format(relay->log_path, sizeof(relay->log_path), "%s/%s.log", host->runtime_dir,
 		relay->socket);
+	const char *env[] = {relay->env_runtime_dir, NULL};
+	struct wcp_proc_opts opts = {.env = env, .output = relay->log_path};
 
 	char device[PATH_MAX + 16] = "--device=none";
 	if (mode == WCP_RELAY_EMU) {
 		char emu_socket[PATH_MAX];
-		test_format(emu_socket, sizeof(emu_socket), "%s/%s-emu.sock", weston->runtime_dir,
+		test_format(emu_socket, sizeof(emu_socket), "%s/%s-emu.sock", host->runtime_dir,
 			relay->socket);
 		const char *argv[] = {program("WCP_EMU"), "--listen", emu_socket,
-			"--wayland-display", weston->socket, "--log-level", "error", NULL};
-		relay->emu = proc_spawn(argv, &(struct wcp_proc_opts){.output = relay->log_path});
+			"--wayland-display", host->display, "--log-level", "error", NULL};
+		relay->emu = proc_spawn(argv, &opts);
 		if (relay->emu == NULL) {
 			test_error("cannot start wl-cross-emu");
 		}
 		wait_socket(relay->emu, emu_socket);
 		test_format(device, sizeof(device), "--device=emu:%s", emu_socket);
 	}
-	char host[96], socket_arg[96];
-	test_format(host, sizeof(host), "--host-display=%s", weston->socket);
+	char host_arg[PATH_MAX + 32], socket_arg[96];
+	test_format(host_arg, sizeof(host_arg), "--host-display=%s", host->display);
 	test_format(socket_arg, sizeof(socket_arg), "--socket=%s", relay->socket);
-	const char *argv[] = {program("WCP_PROXY"), device, host, socket_arg, NULL};
-	relay->proxy = proc_spawn(argv, &(struct wcp_proc_opts){.output = relay->log_path});
+	const char *argv[] = {program("WCP_PROXY"), device, host_arg, socket_arg, NULL};
+	relay->proxy = proc_spawn(argv, &opts);
 	if (relay->proxy == NULL) {
 		test_error("cannot start wl-cross-proxy");
 	}
 	char path[PATH_MAX];
-	test_format(path, sizeof(path), "%s/%s", weston->runtime_dir, relay->socket);
+	test_format(path, sizeof(path), "%s/%s", host->runtime_dir, relay->socket);
 	wait_socket(relay->proxy, path);
 	return relay;
+}
+
+struct wcp_relay *relay_start(struct wcp_weston *weston, enum wcp_relay_mode mode) {
+	return relay_start_on(&(struct wcp_relay_host){.display = weston->socket,
+				      .runtime_dir = weston->runtime_dir},
+		mode);
 }
 
 void relay_stop(struct wcp_relay *relay) {

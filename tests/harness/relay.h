@@ -8,13 +8,20 @@
 #include "weston.h"
 
 /**
- * wl-cross-proxy ($WCP_PROXY) in front of a test's weston: straight to it
- * (--device=none) or through wl-cross-emu ($WCP_EMU).
+ * wl-cross-proxy ($WCP_PROXY) in front of a test's host compositor (weston
+ * or sway): straight to it (--device=none) or through wl-cross-emu
+ * ($WCP_EMU).
  */
 
 enum wcp_relay_mode {
 	WCP_RELAY_DIRECT,
 	WCP_RELAY_EMU,
+};
+
+/** The host compositor a relay fronts. */
+struct wcp_relay_host {
+	const char *display; // socket name or absolute path, as libwayland takes it
+	const char *runtime_dir; // the proxy's XDG_RUNTIME_DIR: its socket and log go here
 };
 
 struct wcp_relay {
@@ -23,10 +30,14 @@ struct wcp_relay {
 	struct wcp_proc *emu; // NULL in direct mode
 	char socket[64];
 	char env_display[96]; // "WAYLAND_DISPLAY=<socket>", for proc_opts.env
+	char env_runtime_dir[PATH_MAX + 32]; // "XDG_RUNTIME_DIR=<runtime dir>"
 	char log_path[PATH_MAX];
 };
 
-/** Starts the proxy (and emulator) and waits for its socket. */
+/** Starts the proxy (and emulator) in front of `host` and waits for its socket. */
+struct wcp_relay *relay_start_on(const struct wcp_relay_host *host, enum wcp_relay_mode mode);
+
+/** relay_start_on for a test's weston. */
 struct wcp_relay *relay_start(struct wcp_weston *weston, enum wcp_relay_mode mode);
 
 /** Stops them; fails the test when the proxy did not exit cleanly. NULL is a no-op. */

@@ -88,6 +88,37 @@ void test_remove_at_end(const char *path) {
 	test_log("too many directories to remove at the end; %s stays", path);
 }
 
+void test_runtime_dir_create(char *path) {
+	const char *tmp = getenv("TMPDIR");
+	test_format(path, PATH_MAX, "%s/wcp-%s-XXXXXX", tmp != NULL ? tmp : "/tmp", test_name());
+	if (mkdtemp(path) == NULL) {
+		test_error("mkdtemp %s: %s", path, strerror(errno));
+	}
+	// mkdtemp already makes it 0700, which libwayland insists on.
+	setenv("XDG_RUNTIME_DIR", path, 1);
+	test_remove_at_end(path);
+}
+
+void test_dump_log_tail(const char *path) {
+	FILE *f = fopen(path, "re");
+	if (f == NULL) {
+		return;
+	}
+	char line[512];
+	char lines[40][512];
+	size_t count = 0;
+	while (fgets(line, sizeof(line), f) != NULL) {
+		snprintf(lines[count % 40], sizeof(lines[0]), "%s", line);
+		count++;
+	}
+	fclose(f);
+	size_t first = count > 40 ? count - 40 : 0;
+	fprintf(stderr, "--- last lines of %s ---\n", path);
+	for (size_t i = first; i < count; i++) {
+		fputs(lines[i % 40], stderr);
+	}
+}
+
 void test_format(char *dst, size_t size, const char *fmt, ...) {
 	va_list args;
 	va_start(args, fmt);

@@ -77,6 +77,16 @@ void test_remove_at_end(const char *path);
 /** Removes the tree at `path` now (kept when WCP_TEST_KEEP is set). */
 void test_remove_tree(const char *path);
 
+/**
+ * Makes a private runtime dir (mode 0700) named after the test, exports it
+ * as XDG_RUNTIME_DIR and writes its path into `path` (PATH_MAX bytes); it is
+ * removed when the test ends. Ends the test with an error on failure.
+ */
+void test_runtime_dir_create(char *path);
+
+/** Prints the last 40 lines of a helper's log file to stderr. */
+void test_dump_log_tail(const char *path);
+
 /** snprintf that ends the test with an error when the text does not fit. */
 __attribute__((format(printf, 3, 4))) void test_format(
 	char *dst, size_t size, const char *fmt, ...);

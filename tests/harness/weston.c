@@ -22,17 +22,6 @@ static const char weston_ini[] = "[core]\n"
 				 "close-animation=none\n"
 				 "focus-animation=none\n";
 
-void weston_runtime_dir_create(char path[static PATH_MAX]) {
-	const char *tmp = getenv("TMPDIR");
-	test_format(path, PATH_MAX, "%s/wcp-%s-XXXXXX", tmp != NULL ? tmp : "/tmp", test_name());
-	if (mkdtemp(path) == NULL) {
-		test_error("mkdtemp %s: %s", path, strerror(errno));
-	}
-	// mkdtemp already makes it 0700, which libwayland insists on.
-	setenv("XDG_RUNTIME_DIR", path, 1);
-	test_remove_at_end(path);
-}
-
 struct global_probe {
 	const char *name;
 	bool found;
@@ -69,23 +58,7 @@ bool weston_has_global(const char *socket, const char *global) {
 }
 
 void weston_dump_log(const struct wcp_weston *weston) {
-	FILE *f = fopen(weston->log_path, "re");
-	if (f == NULL) {
-		return;
-	}
-	char line[512];
-	char lines[40][512];
-	size_t count = 0;
-	while (fgets(line, sizeof(line), f) != NULL) {
-		snprintf(lines[count % 40], sizeof(lines[0]), "%s", line);
-		count++;
-	}
-	fclose(f);
-	size_t first = count > 40 ? count - 40 : 0;
-	fprintf(stderr, "--- last lines of %s ---\n", weston->log_path);
-	for (size_t i = first; i < count; i++) {
-		fputs(lines[i % 40], stderr);
-	}
+	test_dump_log_tail(weston->log_path);
 }
 
 static bool write_file(const char *path, const char *text) {
@@ -114,7 +87,7 @@ struct wcp_weston *weston_start(const struct wcp_weston_opts *opts) {
 	}
 	snprintf(weston->env_display, sizeof(weston->env_display), "WAYLAND_DISPLAY=%s",
 		weston->socket);
-	weston_runtime_dir_create(weston->runtime_dir);
+	test_runtime_dir_create(weston->runtime_dir);
 
 	char ini[PATH_MAX], arg_width[32], arg_height[32], arg_socket[96],
 		arg_config[PATH_MAX + 16], arg_log[PATH_MAX + 16];

@@ -28,13 +28,6 @@ struct wcp_weston {
 };
 
 /**
- * Makes a private runtime dir (mode 0700), exports it as XDG_RUNTIME_DIR and
- * writes its path into `path`; it is removed when the test ends. Ends the
- * test with an error on failure.
- */
-void weston_runtime_dir_create(char path[static PATH_MAX]);
-
-/**
  * Starts weston and waits until it offers xdg_wm_base. Skips the test when
  * weston is not installed; ends it with an error (printing weston's log)
  * when weston does not come up.
