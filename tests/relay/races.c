@@ -1,0 +1,261 @@
+/*
+ * Races between the guest and the host, staged with a small host
+ * compositor of the test's own: a bind that crosses the removal of its
+ * global, and an event that names an object the guest has just destroyed.
+ * Straight to a compositor neither ends the client; through the proxy
+ * neither may.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include <wayland-client.h>
+#include <wayland-server.h>
+
+#include "proc.h"
+#include "relay.h"
+#include "test.h"
+
+#define HOST_SOCKET "wcp-globals-host"
+
+/*
+ * The host: wl_compositor and wl_output, whose objects accept every request
+ * and do nothing (a released wl_output stays alive on this side, as if the
+ * release were still on its way). SIGUSR1 removes the wl_output global;
+ * SIGUSR2 sends wl_surface.enter for the newest surface and output. It
+ * writes a byte to its pipe for each thing it did: 's' started, 'b' bound
+ * an output, 'r' removed, 'e' sent enter.
+ */
+
+struct host {
+	int notify_fd;
+	struct wl_global *output_global;
+	struct wl_resource *surface, *output; // the newest
+};
+
+static void host_notify(struct host *host, char what) {
+	if (write(host->notify_fd, &what, 1) != 1) {
+		_exit(3);
+	}
+}
+
+static int host_ignore(const void *impl, void *target, uint32_t opcode,
+	const struct wl_message *msg, union wl_argument *args) {
+	struct wl_resource *resource = target;
+	struct host *host = wl_resource_get_user_data(resource);
+	for (const char *p = msg->signature; *p != '\0'; p++) {
+		if (*p == 'n') {
+			// wl_compositor.create_surface and create_region.
+			struct wl_resource *created =
+				wl_resource_create(wl_resource_get_client(resource), msg->types[0],
+					wl_resource_get_version(resource), args[0].n);
+			wl_resource_set_dispatcher(created, host_ignore, NULL, host, NULL);
+			if (strcmp(msg->name, "create_surface") == 0) {
+				host->surface = created;
+			}
+		}
+	}
+	return 0;
+}
+
+static void host_bind_output(struct wl_client *client, void *data, uint32_t version, uint32_t id) {
+	struct host *host = data;
+	host->output = wl_resource_create(client, &wl_output_interface, 3, id);
+	wl_resource_set_dispatcher(host->output, host_ignore, NULL, host, NULL);
+	host_notify(host, 'b');
+}
+
+static void host_bind_compositor(
+	struct wl_client *client, void *data, uint32_t version, uint32_t id) {
+	struct wl_resource *resource = wl_resource_create(client, &wl_compositor_interface, 4, id);
+	wl_resource_set_dispatcher(resource, host_ignore, NULL, data, NULL);
+}
+
+static int host_signal(int signal_number, void *data) {
+	struct host *host = data;
+	if (signal_number == SIGUSR1) {
+		wl_global_remove(host->output_global);
+		host_notify(host, 'r');
+	} else if (host->surface != NULL && host->output != NULL) {
+		wl_surface_send_enter(host->surface, host->output);
+		host_notify(host, 'e');
+	}
+	return 0;
+}
+
+static int host_terminate(int signal_number, void *data) {
+	wl_display_terminate(data);
+	return 0;
+}
+
+static void host_run(int notify_fd) {
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	struct host host = {.notify_fd = notify_fd};
+	sigset_t mask;
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGUSR1);
+	sigaddset(&mask, SIGUSR2);
+	sigaddset(&mask, SIGTERM);
+	sigprocmask(SIG_BLOCK, &mask, NULL);
+	struct wl_display *display = wl_display_create();
+	if (display == NULL || wl_display_add_socket(display, HOST_SOCKET) != 0) {
+		_exit(2);
+	}
+	wl_global_create(display, &wl_compositor_interface, 4, &host, host_bind_compositor);
+	host.output_global =
+		wl_global_create(display, &wl_output_interface, 3, &host, host_bind_output);
+	struct wl_event_loop *loop = wl_display_get_event_loop(display);
+	wl_event_loop_add_signal(loop, SIGUSR1, host_signal, &host);
+	wl_event_loop_add_signal(loop, SIGUSR2, host_signal, &host);
+	wl_event_loop_add_signal(loop, SIGTERM, host_terminate, display);
+	host_notify(&host, 's');
+	wl_display_run(display);
+	wl_display_destroy(display);
+	_exit(0);
+}
+
+/** The next byte the host wrote, or 0 when none comes within timeout_ms. */
+static char host_next(int fd, int timeout_ms) {
+	struct pollfd pfd = {.fd = fd, .events = POLLIN};
+	char what;
+	if (poll(&pfd, 1, timeout_ms) != 1 || read(fd, &what, 1) != 1) {
+		return 0;
+	}
+	return what;
+}
+
+/* The guest. */
+
+struct guest {
+	pid_t host;
+	int host_fd; // the host's notifications
+	struct wcp_relay *relay;
+	struct wl_display *display;
+	struct wl_registry *registry;
+	uint32_t output_name, compositor_name, removed_name;
+	int enters;
+};
+
+static void guest_global(void *data, struct wl_registry *registry, uint32_t name,
+	const char *interface, uint32_t version) {
+	struct guest *guest = data;
+	if (strcmp(interface, "wl_output") == 0) {
+		guest->output_name = name;
+	} else if (strcmp(interface, "wl_compositor") == 0) {
+		guest->compositor_name = name;
+	}
+}
+
+static void guest_global_remove(void *data, struct wl_registry *registry, uint32_t name) {
+	struct guest *guest = data;
+	guest->removed_name = name;
+}
+
+static const struct wl_registry_listener guest_registry_listener = {
+	.global = guest_global,
+	.global_remove = guest_global_remove,
+};
+
+/** Starts the host and the proxy before it (direct), and connects the guest. */
+static void guest_start(struct guest *guest) {
+	*guest = (struct guest){0};
+	char runtime_dir[PATH_MAX];
+	test_runtime_dir_create(runtime_dir);
+	int notify[2];
+	test_assert(pipe2(notify, O_CLOEXEC) == 0);
+	guest->host = fork();
+	test_assert(guest->host >= 0);
+	if (guest->host == 0) {
+		close(notify[0]);
+		host_run(notify[1]);
+	}
+	close(notify[1]);
+	guest->host_fd = notify[0];
+	test_assert(host_next(guest->host_fd, 5000) == 's');
+	guest->relay = relay_start_on(
+		&(struct wcp_relay_host){HOST_SOCKET, runtime_dir}, WCP_RELAY_DIRECT);
+	guest->display = wl_display_connect(guest->relay->socket);
+	test_assert(guest->display != NULL);
+	guest->registry = wl_display_get_registry(guest->display);
+	wl_registry_add_listener(guest->registry, &guest_registry_listener, guest);
+	test_assert(wl_display_roundtrip(guest->display) >= 0);
+	test_assert(guest->output_name != 0 && guest->compositor_name != 0);
+}
+
+static void guest_stop(struct guest *guest) {
+	wl_registry_destroy(guest->registry);
+	wl_display_disconnect(guest->display);
+	relay_stop(guest->relay);
+	test_assert(kill(guest->host, SIGTERM) == 0);
+	int status;
+	test_assert(waitpid(guest->host, &status, 0) == guest->host);
+	test_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	close(guest->host_fd);
+}
+
+TEST(bind_crossing_a_global_removal_gets_an_inert_object) {
+	struct guest guest;
+	guest_start(&guest);
+	// The host removes the output while the guest, not having read the
+	// removal yet, binds it.
+	test_assert(kill(guest.host, SIGUSR1) == 0);
+	test_assert(host_next(guest.host_fd, 5000) == 'r');
+	proc_sleep_ms(300); // the proxy has read the removal by now
+	struct wl_output *output =
+		wl_registry_bind(guest.registry, guest.output_name, &wl_output_interface, 3);
+	test_assert(wl_display_roundtrip(guest.display) >= 0);
+	test_assert(guest.removed_name == guest.output_name);
+	// The object does nothing and can be released; the host saw no bind.
+	wl_output_release(output);
+	test_assert(wl_display_roundtrip(guest.display) >= 0);
+	test_assert(host_next(guest.host_fd, 100) == 0);
+	guest_stop(&guest);
+}
+
+static void surface_enter(void *data, struct wl_surface *surface, struct wl_output *output) {
+	struct guest *guest = data;
+	guest->enters++;
+}
+
+static void surface_leave(void *data, struct wl_surface *surface, struct wl_output *output) {
+}
+
+static const struct wl_surface_listener surface_listener = {
+	.enter = surface_enter,
+	.leave = surface_leave,
+};
+
+TEST(event_naming_an_object_the_guest_destroyed_is_dropped) {
+	struct guest guest;
+	guest_start(&guest);
+	struct wl_compositor *compositor = wl_registry_bind(
+		guest.registry, guest.compositor_name, &wl_compositor_interface, 4);
+	struct wl_surface *surface = wl_compositor_create_surface(compositor);
+	wl_surface_add_listener(surface, &surface_listener, &guest);
+	struct wl_output *output =
+		wl_registry_bind(guest.registry, guest.output_name, &wl_output_interface, 3);
+	test_assert(wl_display_roundtrip(guest.display) >= 0);
+	test_assert(host_next(guest.host_fd, 5000) == 'b');
+	// The guest releases its output; the host names it in an event as
+	// if the release had not reached it yet.
+	wl_output_release(output);
+	test_assert(wl_display_roundtrip(guest.display) >= 0);
+	test_assert(kill(guest.host, SIGUSR2) == 0);
+	test_assert(host_next(guest.host_fd, 5000) == 'e');
+	proc_sleep_ms(200);
+	test_assert(wl_display_roundtrip(guest.display) >= 0);
+	test_assert(guest.enters == 0);
+	wl_surface_destroy(surface);
+	wl_compositor_destroy(compositor);
+	test_assert(wl_display_roundtrip(guest.display) >= 0);
+	guest_stop(&guest);
+}
+
+int main(int argc, char **argv) {
+	return test_main(argc, argv);
+}
