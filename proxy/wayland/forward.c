@@ -10,6 +10,7 @@
 
 #include "client.h"
 #include "log.h"
+#include "virtgpu/bridge.h"
 #include "wayland/interceptors.h"
 
 #define MAX_ARGS 20
@@ -124,6 +125,38 @@ struct wcp_object *forward_from_resource(struct wl_resource *resource) {
 	return resource != NULL ? wl_resource_get_user_data(resource) : NULL;
 }
 
+/**
+ * Over cross-domain a guest's fd reaches the host only as a pipe's write
+ * end (the host writes, the guest reads) or as a buffer of the device; the
+ * relayed protocols take nothing else (shm pools are the proxy's own). A
+ * request with another fd ends the client with an error naming it, where
+ * the bridge would only see a failed send.
+ */
+static bool fds_can_cross(struct wcp_object *object, const struct wl_message *msg,
+	const char *types, size_t count, const union wl_argument *args) {
+	if (object->client->bridge == NULL) {
+		return true;
+	}
+	for (size_t i = 0; i < count; i++) {
+		if (types[i] != 'h') {
+			continue;
+		}
+		enum wcp_fd_kind kind = bridge_fd_kind(args[i].h);
+		if (kind == WCP_FD_PIPE_READ_END || kind == WCP_FD_SOCKET ||
+			kind == WCP_FD_MEMORY) {
+			const char *name = object->meta->interface->name;
+			wcp_log(WCP_ERROR, "%s.%s: a %s cannot cross the cross-domain channel",
+				name, msg->name, bridge_fd_kind_name(kind));
+			wl_client_post_implementation_error(
+				wl_resource_get_client(object->resource),
+				"%s.%s: a %s cannot reach the host over cross-domain", name,
+				msg->name, bridge_fd_kind_name(kind));
+			return false;
+		}
+	}
+	return true;
+}
+
 struct wcp_object *forward_request(struct wcp_object *object, uint32_t opcode,
 	const struct wl_message *msg, union wl_argument *args) {
 	struct wl_resource *resource = object->resource;
@@ -164,6 +197,10 @@ struct wcp_object *forward_request(struct wcp_object *object, uint32_t opcode,
 			new_id = args[i].n;
 			out[i].o = NULL;
 		}
+	}
+	if (!fds_can_cross(object, msg, types, count, args)) {
+		close_fd_args(types, count, args);
+		return NULL;
 	}
 	if (has_new_id && new_interface == NULL) {
 		// Untyped new_id is wl_registry.bind's alone, which the registry handles.

@@ -26,7 +26,9 @@ static void usage(FILE *out) {
 		"                                 the next COUNT key presses\n"
 		"  caps                           print every change of the seat's capabilities\n"
 		"  copy [--primary] MIME FILE     map a window and offer FILE as the selection\n"
-		"  paste [--primary] MIME FILE    map a window and write the selection to FILE\n"
+		"  paste [--primary] [--into-file] MIME FILE\n"
+		"                                 map a window and write the selection to FILE\n"
+		"                                 (with --into-file the host writes FILE itself)\n"
 		"Each event it sees is a line on stdout. --timeout-ms (default 30000) ends it\n"
 		"with status 3.\n");
 }
@@ -404,12 +406,17 @@ static int run_caps(struct seat_client *c) {
 	return SEAT_CLIENT_FAILED;
 }
 
-/** Parses "[--primary] MIME FILE" of copy and paste. */
+/** Parses "[--primary] [--into-file] MIME FILE" of copy and paste. */
 static bool parse_selection_args(struct seat_client *c, int argc, char *argv[]) {
 	int i = 0;
-	if (i < argc && strcmp(argv[i], "--primary") == 0) {
-		c->primary = true;
-		i++;
+	for (; i < argc && strncmp(argv[i], "--", 2) == 0; i++) {
+		if (strcmp(argv[i], "--primary") == 0) {
+			c->primary = true;
+		} else if (strcmp(argv[i], "--into-file") == 0) {
+			c->into_file = true;
+		} else {
+			return false;
+		}
 	}
 	if (argc - i != 2) {
 		return false;

@@ -42,6 +42,7 @@ struct seat_client {
 	const char *mime; // copy, paste: the type to offer or ask for
 	const char *path; // keymap, copy, paste: the file to write or read
 	bool primary; // copy, paste: the primary selection instead of the clipboard
+	bool into_file; // paste: give the host the file itself, not a pipe
 
 	struct wl_display *display;
 	struct wl_registry *registry;

@@ -294,8 +294,37 @@ static void offer_receive(struct seat_offer *offer, const char *mime, int fd) {
 	}
 }
 
+/**
+ * Hands the host the file itself to write the selection into: a regular
+ * file, which a compositor takes but cross-domain cannot carry.
+ */
+static bool receive_into_file(struct seat_client *c) {
+	int fd = open(c->path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (fd < 0) {
+		seat_client_fail(c, "cannot open %s: %s", c->path, strerror(errno));
+		return false;
+	}
+	offer_receive(c->offer, c->mime, fd);
+	close(fd);
+	if (wl_display_roundtrip(c->display) < 0) {
+		if (wl_display_get_error(c->display) == EPROTO) {
+			const struct wl_interface *interface;
+			uint32_t code = wl_display_get_protocol_error(c->display, &interface, NULL);
+			printf("protocol error %u on %s\n", code,
+				interface != NULL ? interface->name : "?");
+		}
+		seat_client_fail(c, "the connection failed: %s", strerror(errno));
+		return false;
+	}
+	printf("handed over %s\n", c->path);
+	return true;
+}
+
 /** Reads all of the wanted selection into `path`. */
 static bool receive(struct seat_client *c) {
+	if (c->into_file) {
+		return receive_into_file(c);
+	}
 	int fds[2];
 	if (pipe2(fds, O_CLOEXEC) < 0) {
 		seat_client_fail(c, "pipe2: %s", strerror(errno));

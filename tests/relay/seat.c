@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <wayland-client.h>
 
@@ -417,6 +418,69 @@ TEST_OPTS(selection_from_host_to_guest_direct, .timeout_s = 60) {
 
 TEST_OPTS(selection_from_host_to_guest_over_cross_domain, .timeout_s = 60) {
 	run_selection_cases(WCP_RELAY_EMU, "from the host: wörld", paste_from_host);
+}
+
+/** Pastes the host's selection through a pipe and checks it is `text`. */
+static void paste_text(const struct fixture *f, const char *text, const char *path) {
+	const char *args[] = {"paste", "text/plain;charset=utf-8", path, NULL};
+	struct wcp_seat_client *client = seat_client_start(f->relay->env_display, args);
+	test_assert(seat_client_expect(client, "received ", EVENT_TIMEOUT_MS, NULL, 0));
+	test_assert(seat_client_finish(client, EVENT_TIMEOUT_MS) == 0);
+	check_file(path, (const uint8_t *)text, strlen(text), "text");
+}
+
+/**
+ * A guest that hands the host a file to write the selection into. A
+ * compositor takes any fd, so straight to sway the file fills. Over
+ * cross-domain only pipes and device buffers cross: the guest ends with a
+ * protocol error that says so, and the proxy and its other clients carry
+ * on.
+ */
+static void check_fd_that_cannot_cross(enum wcp_relay_mode mode) {
+	require_program("wl-copy", "wl-clipboard");
+	struct fixture f;
+	fixture_start(&f, mode, true);
+	const char *text = "written by the host";
+	char source[PATH_MAX], pasted[PATH_MAX];
+	file_path(&f, "source", source);
+	file_path(&f, "pasted", pasted);
+	write_bytes(source, text, strlen(text));
+	const char *copy_argv[] = {
+		"wl-copy", "--foreground", "--type", "text/plain;charset=utf-8", NULL};
+	struct wcp_proc *copy = spawn_on_host(&f, copy_argv, source, O_RDONLY);
+
+	const char *args[] = {"paste", "--into-file", "text/plain;charset=utf-8", pasted, NULL};
+	struct wcp_seat_client *client = seat_client_start(f.relay->env_display, args);
+	if (mode == WCP_RELAY_DIRECT) {
+		test_assert(seat_client_expect(client, "handed over", EVENT_TIMEOUT_MS, NULL, 0));
+		test_assert(seat_client_finish(client, EVENT_TIMEOUT_MS) == 0);
+		// The host writes the file on its own time.
+		long long deadline = proc_now_ms() + EVENT_TIMEOUT_MS;
+		struct stat st;
+		while ((stat(pasted, &st) != 0 || (size_t)st.st_size < strlen(text)) &&
+			proc_now_ms() < deadline) {
+			proc_sleep_ms(20);
+		}
+		check_file(pasted, (const uint8_t *)text, strlen(text), "text");
+	} else {
+		char line[128];
+		test_assert(seat_client_expect(
+			client, "protocol error ", EVENT_TIMEOUT_MS, line, sizeof(line)));
+		test_assert(strcmp(line, "protocol error 3 on wl_display") == 0);
+		test_assert(seat_client_finish(client, EVENT_TIMEOUT_MS) != 0);
+		test_assert(proc_alive(f.relay->proxy));
+		paste_text(&f, text, pasted);
+	}
+	proc_stop(copy, WCP_PROC_GRACE_MS);
+	fixture_stop(&f);
+}
+
+TEST_OPTS(fd_that_cannot_cross_direct, .timeout_s = 60) {
+	check_fd_that_cannot_cross(WCP_RELAY_DIRECT);
+}
+
+TEST_OPTS(fd_that_cannot_cross_over_cross_domain, .timeout_s = 60) {
+	check_fd_that_cannot_cross(WCP_RELAY_EMU);
 }
 
 int main(int argc, char *argv[]) {
