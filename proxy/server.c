@@ -13,6 +13,7 @@
 
 #include "client.h"
 #include "log.h"
+#include "wayland/forward.h"
 
 struct wcp_server *server_create(bool direct, const char *device, const char *host_display) {
 	struct wcp_server *server = calloc(1, sizeof(*server));
@@ -33,6 +34,7 @@ struct wcp_server *server_create(bool direct, const char *device, const char *ho
 		return NULL;
 	}
 	server->loop = wl_display_get_event_loop(server->display);
+	forward_log_errors(server->display);
 	return server;
 }
 

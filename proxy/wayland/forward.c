@@ -20,6 +20,35 @@ static const int relay_marker;
 
 static bool trace_guest, trace_host;
 
+static void log_error(void *data, enum wl_protocol_logger_type type,
+	const struct wl_protocol_logger_message *message) {
+	if (type != WL_PROTOCOL_LOGGER_EVENT || message->message_opcode != WL_DISPLAY_ERROR ||
+		strcmp(wl_resource_get_class(message->resource), "wl_display") != 0) {
+		return;
+	}
+	const union wl_argument *args = message->arguments;
+	struct wl_resource *target = (struct wl_resource *)args[0].o;
+	pid_t pid;
+	wl_client_get_credentials(wl_resource_get_client(message->resource), &pid, NULL, NULL);
+	wcp_log(WCP_ERROR, "client (pid %d): protocol error %" PRIu32 " on %s@%" PRIu32 ": %s",
+		(int)pid, args[1].u, target != NULL ? wl_resource_get_class(target) : "?",
+		target != NULL ? wl_resource_get_id(target) : 0, args[2].s);
+}
+
+/** libwayland's own messages ("error in client communication", ...), as our lines. */
+static void log_libwayland(const char *fmt, va_list args) {
+	char line[512];
+	vsnprintf(line, sizeof(line), fmt, args);
+	line[strcspn(line, "\n")] = '\0';
+	wcp_log(WCP_ERROR, "libwayland: %s", line);
+}
+
+void forward_log_errors(struct wl_display *display) {
+	wl_display_add_protocol_logger(display, log_error, NULL);
+	wl_log_set_handler_server(log_libwayland);
+	wl_log_set_handler_client(log_libwayland);
+}
+
 void forward_trace_init(void) {
 	const char *value = getenv("WL_CROSS_PROXY_DEBUG");
 	if (value == NULL) {
@@ -429,19 +458,6 @@ struct wcp_object *forward_create_local(struct wcp_client *client, struct wl_res
 
 struct wcp_object *forward_create_inert(struct wcp_client *client, struct wl_resource *resource) {
 	return object_create(client, resource, wl_resource_get_class(resource));
-}
-
-void forward_post_error(struct wcp_object *object, uint32_t code, const char *fmt, ...) {
-	char message[256];
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(message, sizeof(message), fmt, ap);
-	va_end(ap);
-	pid_t pid;
-	wl_client_get_credentials(wl_resource_get_client(object->resource), &pid, NULL, NULL);
-	wcp_log(WCP_ERROR, "client (pid %d): error %" PRIu32 " on %s@%" PRIu32 ": %s", (int)pid,
-		code, object->meta->interface->name, wl_resource_get_id(object->resource), message);
-	wl_resource_post_error(object->resource, code, "%s", message);
 }
 
 void forward_replace_proxy(struct wcp_object *object, struct wl_proxy *proxy) {

@@ -62,13 +62,6 @@ struct wcp_object *forward_create_inert(struct wcp_client *client, struct wl_res
 struct wcp_object *forward_request(struct wcp_object *object, uint32_t opcode,
 	const struct wl_message *msg, union wl_argument *args);
 
-/**
- * Ends the guest client with a protocol error on the object, as
- * wl_resource_post_error(), and logs it.
- */
-void forward_post_error(struct wcp_object *object, uint32_t code, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
 /** Gives the object a new host proxy (the old one is the caller's to destroy). */
 void forward_replace_proxy(struct wcp_object *object, struct wl_proxy *proxy);
 
@@ -86,6 +79,12 @@ void forward_detach(struct wcp_object *object);
 
 /** The relayed object whose host proxy has this id; NULL when none. */
 struct wcp_object *forward_find_host_id(struct wcp_client *client, uint32_t id);
+
+/**
+ * Logs every protocol error sent to a guest client, whoever raised it
+ * (libwayland for malformed messages, the proxy, or the host through it).
+ */
+void forward_log_errors(struct wl_display *display);
 
 /** Switches the protocol trace on from WL_CROSS_PROXY_DEBUG ("guest", "host", "all"). */
 void forward_trace_init(void);

@@ -62,8 +62,8 @@ static void buffer_destroy(void *data) {
 static struct wcp_shm_mapping *map_guest(struct wcp_object *object, int fd, int32_t size) {
 	uint8_t *data = mmap(NULL, (size_t)size, PROT_READ, MAP_SHARED, fd, 0);
 	if (data == MAP_FAILED) {
-		forward_post_error(object, WL_SHM_ERROR_INVALID_FD, "failed mmap fd %d: %s", fd,
-			strerror(errno));
+		wl_resource_post_error(object->resource, WL_SHM_ERROR_INVALID_FD,
+			"failed mmap fd %d: %s", fd, strerror(errno));
 		return NULL;
 	}
 	struct wcp_shm_mapping *mapping = mapping_create(data, (size_t)size);
@@ -79,7 +79,8 @@ void wl_shm_req_create_pool(struct wcp_object *object, uint32_t opcode,
 	int fd = args[1].h;
 	int32_t size = args[2].i;
 	if (size <= 0) {
-		forward_post_error(object, WL_SHM_ERROR_INVALID_STRIDE, "invalid size (%d)", size);
+		wl_resource_post_error(
+			object->resource, WL_SHM_ERROR_INVALID_STRIDE, "invalid size (%d)", size);
 		close(fd);
 		return;
 	}
@@ -144,7 +145,8 @@ void wl_shm_pool_req_resize(struct wcp_object *object, uint32_t opcode,
 	struct wcp_shm_pool *pool = object->data;
 	int32_t size = args[0].i;
 	if (size < (int32_t)pool->guest->size) {
-		forward_post_error(object, WL_SHM_ERROR_INVALID_STRIDE, "shrinking pool invalid");
+		wl_resource_post_error(
+			object->resource, WL_SHM_ERROR_INVALID_STRIDE, "shrinking pool invalid");
 		return;
 	}
 	if ((size_t)size == pool->guest->size) {
@@ -191,14 +193,14 @@ void wl_shm_pool_req_create_buffer(struct wcp_object *object, uint32_t opcode,
 	int32_t bpp = format_bpp(format);
 	// The host's checks, made here because the host never sees this buffer.
 	if (!format_offered(object, format)) {
-		forward_post_error(
-			object, WL_SHM_ERROR_INVALID_FORMAT, "invalid format 0x%x", format);
+		wl_resource_post_error(object->resource, WL_SHM_ERROR_INVALID_FORMAT,
+			"invalid format 0x%x", format);
 		return;
 	}
 	if (offset < 0 || width <= 0 || height <= 0 || stride < width ||
 		(bpp > 0 && stride / bpp < width) ||
 		(int64_t)offset + (int64_t)stride * height > (int64_t)pool->guest->size) {
-		forward_post_error(object, WL_SHM_ERROR_INVALID_STRIDE,
+		wl_resource_post_error(object->resource, WL_SHM_ERROR_INVALID_STRIDE,
 			"invalid width, height or stride (%dx%d, %d)", width, height, stride);
 		return;
 	}

@@ -234,7 +234,6 @@ static bool present_shm(struct wcp_object *object, struct wcp_surface *surface,
 	if (!ok) {
 		// What the host buffer holds is now unknown.
 		host->synced_seq = 0;
-		wcp_log(WCP_ERROR, "a client shrank the shm pool of a buffer it committed");
 		wl_client_post_implementation_error(wl_resource_get_client(object->resource),
 			"the shm pool of a committed buffer was truncated");
 		return false;

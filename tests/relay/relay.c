@@ -688,30 +688,105 @@ TEST(truncated_pool_ends_only_that_client) {
 	weston_stop(weston);
 }
 
-TEST(garbage_from_a_client_ends_only_that_client) {
-	struct wcp_weston *weston = weston_start(NULL);
-	struct wcp_relay *relay = relay_start(weston, WCP_RELAY_DIRECT);
-	const char *args[] = {"--frames", "5", NULL};
-	struct wcp_shm_client *bystander = shm_client_start(relay->env_display, args);
-	test_assert(shm_client_wait_ready(bystander, 20000));
-
+/** A raw connection to the proxy's socket, for messages libwayland would not send. */
+static int raw_connect(struct wcp_weston *weston, struct wcp_relay *relay) {
 	struct sockaddr_un addr = {.sun_family = AF_UNIX};
 	test_format(
 		addr.sun_path, sizeof(addr.sun_path), "%s/%s", weston->runtime_dir, relay->socket);
 	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	test_assert(connect(fd, (struct sockaddr *)&addr, sizeof(addr)) == 0);
-	// A request on object 1234, which does not exist.
-	uint32_t garbage[] = {1234, (12u << 16) | 0, 0};
-	test_assert(write(fd, garbage, sizeof(garbage)) == (ssize_t)sizeof(garbage));
-	char buf[256];
+	return fd;
+}
+
+static void raw_send(int fd, const uint32_t *words, size_t count) {
+	test_assert(write(fd, words, count * 4) == (ssize_t)(count * 4));
+}
+
+/**
+ * Reads until the proxy hangs up; fails unless the last message was a
+ * wl_display.error with `code`.
+ */
+static void raw_expect_error(int fd, uint32_t code) {
+	uint32_t words[1024];
+	size_t have = 0;
 	ssize_t n;
-	size_t total = 0;
-	while ((n = read(fd, buf, sizeof(buf))) > 0) {
-		total += (size_t)n;
+	while ((n = read(fd, (char *)words + have, sizeof(words) - have)) > 0) {
+		have += (size_t)n;
+		test_assert(have < sizeof(words));
 	}
-	// It got a wl_display.error and was disconnected.
-	test_assert(n == 0 && total > 0);
+	test_assert(n == 0);
 	close(fd);
+	// The last message: walk them all.
+	const uint32_t *last = NULL;
+	for (size_t at = 0; have - at >= 8;) {
+		last = (const uint32_t *)((const char *)words + at);
+		at += last[1] >> 16;
+	}
+	test_assert(last != NULL && last[0] == 1 && (last[1] & 0xffff) == 0);
+	test_log("error %u: %s", last[3], (const char *)&last[5]);
+	test_assert(last[3] == code);
+}
+
+/**
+ * The name of the wl_shm global, from the registry events of a raw
+ * connection that sent get_registry (id 2) and sync (id 3).
+ */
+static uint32_t raw_find_shm(int fd) {
+	uint32_t words[1024];
+	size_t have = 0;
+	uint32_t name = 0;
+	for (;;) {
+		ssize_t n = read(fd, (char *)words + have, sizeof(words) - have);
+		test_assert(n > 0);
+		have += (size_t)n;
+		size_t at = 0;
+		while (have - at >= 8) {
+			const uint32_t *msg = (const uint32_t *)((const char *)words + at);
+			size_t size = msg[1] >> 16;
+			if (have - at < size) {
+				break;
+			}
+			if (msg[0] == 2 && (msg[1] & 0xffff) == 0 &&
+				strcmp((const char *)&msg[4], "wl_shm") == 0) {
+				name = msg[2];
+			} else if (msg[0] == 3) {
+				return name; // wl_callback.done: every global has come
+			}
+			at += size;
+		}
+		memmove(words, (char *)words + at, have - at);
+		have -= at;
+	}
+}
+
+/**
+ * Garbage on the wire, a request on an object that does not exist, and a
+ * request missing its fd each end only that client: the proxy and a client
+ * beside it carry on.
+ */
+TEST(misbehaving_clients_end_alone) {
+	struct wcp_weston *weston = weston_start(NULL);
+	struct wcp_relay *relay = relay_start(weston, WCP_RELAY_EMU);
+	const char *args[] = {"--frames", "5", NULL};
+	struct wcp_shm_client *bystander = shm_client_start(relay->env_display, args);
+	test_assert(shm_client_wait_ready(bystander, 20000));
+
+	// A request on object 1234, which does not exist.
+	int fd = raw_connect(weston, relay);
+	raw_send(fd, (const uint32_t[]){1234, (12u << 16) | 0, 0}, 3);
+	raw_expect_error(fd, WL_DISPLAY_ERROR_INVALID_OBJECT);
+
+	// wl_shm.create_pool with no fd attached.
+	fd = raw_connect(weston, relay);
+	raw_send(fd, (const uint32_t[]){1, (12u << 16) | 1, 2, 1, (12u << 16) | 0, 3}, 6);
+	uint32_t shm = raw_find_shm(fd);
+	test_assert(shm != 0);
+	// wl_registry.bind(shm, "wl_shm", 1, id 4), then create_pool(id 5, fd, 4096).
+	uint32_t bind[] = {2, (32u << 16) | 0, shm, 7, 0, 0, 1, 4};
+	memcpy(&bind[4], "wl_shm", 7);
+	raw_send(fd, bind, 8);
+	raw_send(fd, (const uint32_t[]){4, (16u << 16) | 0, 5, 4096}, 4);
+	raw_expect_error(fd, WL_DISPLAY_ERROR_INVALID_METHOD);
 
 	proc_sleep_ms(200);
 	test_assert(proc_alive(relay->proxy) && proc_alive(bystander->proc));
