@@ -34,7 +34,7 @@ struct wcp_server *server_create(bool direct, const char *device, const char *ho
 		return NULL;
 	}
 	server->loop = wl_display_get_event_loop(server->display);
-	forward_log_errors(server->display);
+	server->error_logger = forward_log_errors(server->display);
 	return server;
 }
 
@@ -156,6 +156,9 @@ void server_destroy(struct wcp_server *server) {
 	if (server->lock_fd >= 0) {
 		unlink(server->lock_path);
 		close(server->lock_fd);
+	}
+	if (server->error_logger != NULL) {
+		wl_protocol_logger_destroy(server->error_logger);
 	}
 	wl_display_destroy(server->display);
 	free(server);

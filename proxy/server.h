@@ -12,6 +12,7 @@
  */
 struct wcp_server {
 	struct wl_display *display;
+	struct wl_protocol_logger *error_logger; // forward_log_errors
 	struct wl_event_loop *loop;
 	bool direct; // no cross-domain: straight to host_display
 	const char *device; // spec for virtgpu_device_open (NULL: search)

@@ -43,10 +43,10 @@ static void log_libwayland(const char *fmt, va_list args) {
 	wcp_log(WCP_ERROR, "libwayland: %s", line);
 }
 
-void forward_log_errors(struct wl_display *display) {
-	wl_display_add_protocol_logger(display, log_error, NULL);
+struct wl_protocol_logger *forward_log_errors(struct wl_display *display) {
 	wl_log_set_handler_server(log_libwayland);
 	wl_log_set_handler_client(log_libwayland);
+	return wl_display_add_protocol_logger(display, log_error, NULL);
 }
 
 void forward_trace_init(void) {

@@ -83,8 +83,9 @@ struct wcp_object *forward_find_host_id(struct wcp_client *client, uint32_t id);
 /**
  * Logs every protocol error sent to a guest client, whoever raised it
  * (libwayland for malformed messages, the proxy, or the host through it).
+ * The logger is the caller's to destroy before the display.
  */
-void forward_log_errors(struct wl_display *display);
+struct wl_protocol_logger *forward_log_errors(struct wl_display *display);
 
 /** Switches the protocol trace on from WL_CROSS_PROXY_DEBUG ("guest", "host", "all"). */
 void forward_trace_init(void);
