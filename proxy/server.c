@@ -58,7 +58,11 @@ static int handle_listen(int fd, uint32_t mask, void *data) {
 /** Whether something accepts connections at path (a live server, not a stale socket). */
 static bool socket_is_served(const char *path) {
 	struct sockaddr_un addr = {.sun_family = AF_UNIX};
-	snprintf(addr.sun_path, sizeof(addr.sun_path), "%s", path);
+	size_t len = strlen(path);
+	if (len >= sizeof(addr.sun_path)) {
+		return false;
+	}
+	memcpy(addr.sun_path, path, len + 1);
 	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (fd < 0) {
 		return false;
