@@ -5,10 +5,14 @@ root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 
 # What building and testing need on Debian 12. libgl1-mesa-dri is the
 # software renderer that weston-subsurfaces draws its EGL subsurface with.
+# The second group builds the man pages; the third builds, lints and
+# checks the Debian package (systemd gives systemd-analyze).
 packages=(
 	gcc libc6-dev meson ninja-build pkg-config
 	libwayland-dev libwayland-bin wayland-protocols libpng-dev libdrm-dev libpixman-1-dev
 	weston wayland-utils clang-format procps libgl1-mesa-dri
+	python3 libsystemd-dev scdoc man-db
+	build-essential debhelper dpkg-dev fakeroot lintian systemd
 )
 
 as_root() {
