@@ -123,7 +123,11 @@ static int print_env(const struct wcp_config *config) {
 	} else {
 		fputs("export WAYLAND_DISPLAY='", stdout);
 		for (const char *c = name; *c != '\0'; c++) {
-			fputs(*c == '\'' ? "'\\''" : (char[]){*c, '\0'}, stdout);
+			if (*c == '\'') {
+				fputs("'\\''", stdout); // close, escaped quote, reopen
+			} else {
+				putchar(*c);
+			}
 		}
 		fputs("'\n", stdout);
 	}
