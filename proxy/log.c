@@ -7,6 +7,8 @@
 
 static const char *log_program = "wl-cross-proxy";
 static enum wcp_log_level log_level = WCP_INFO;
+static wcp_log_handler log_handler;
+static void *log_handler_data;
 
 void log_init(const char *program, enum wcp_log_level level) {
 	log_program = program;
@@ -24,6 +26,11 @@ bool log_level_parse(const char *name, enum wcp_log_level *level) {
 	return false;
 }
 
+void log_set_handler(wcp_log_handler handler, void *data) {
+	log_handler = handler;
+	log_handler_data = data;
+}
+
 bool log_enabled(enum wcp_log_level level) {
 	return level <= log_level;
 }
@@ -31,6 +38,15 @@ bool log_enabled(enum wcp_log_level level) {
 static void log_va(enum wcp_log_level level, const char *file, int line, const char *suffix,
 	const char *fmt, va_list args) {
 	static const char *const tags[] = {"", "error", "info", "debug"};
+	if (log_handler != NULL) {
+		char message[1024];
+		int len = vsnprintf(message, sizeof(message), fmt, args);
+		if (suffix != NULL && len >= 0 && (size_t)len < sizeof(message)) {
+			snprintf(message + len, sizeof(message) - (size_t)len, ": %s", suffix);
+		}
+		log_handler(level, message, log_handler_data);
+		return;
+	}
 	struct timespec ts;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	fprintf(stderr, "%ld.%03ld %s %s [%s:%d] ", (long)ts.tv_sec, ts.tv_nsec / 1000000,

@@ -22,6 +22,15 @@ void log_init(const char *program, enum wcp_log_level level);
 /** Parses "silent", "error", "info" or "debug"; false for anything else. */
 bool log_level_parse(const char *name, enum wcp_log_level *level);
 
+/**
+ * Receives each message (without level, program or location) instead of
+ * stderr while set; NULL restores stderr. For callers that report the
+ * messages of what they call in their own form, as --check does.
+ */
+typedef void (*wcp_log_handler)(enum wcp_log_level level, const char *message, void *data);
+
+void log_set_handler(wcp_log_handler handler, void *data);
+
 /** Whether lines of this level are printed. */
 bool log_enabled(enum wcp_log_level level);
 

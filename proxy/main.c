@@ -1,5 +1,5 @@
 #include <errno.h>
-#include <getopt.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -8,43 +8,16 @@
 #include <unistd.h>
 #include <wayland-client.h>
 
+#include "config.h"
 #include "log.h"
 #include "server.h"
+#include "session/activation.h"
+#include "session/check.h"
+#include "session/export.h"
+#include "session/notify.h"
 #include "util/sigbus.h"
 #include "virtgpu/probe.h"
 #include "wayland/forward.h"
-
-static const char usage[] =
-	"usage: wl-cross-proxy [options] [-- COMMAND [ARGS...]]\n"
-	"\n"
-	"Relays Wayland clients in a VM guest to the host compositor over the\n"
-	"virtio-gpu cross-domain channel.\n"
-	"\n"
-	"  --device=PATH          the virtio-gpu render node (default: the first\n"
-	"                         whose driver is virtio_gpu)\n"
-	"  --device=emu:PATH      wl-cross-emu's socket instead of a render node\n"
-	"  --device=none          no cross-domain: connect straight to the host\n"
-	"                         compositor named by --host-display\n"
-	"  --host-display=NAME    with --device=none, the compositor to connect to\n"
-	"                         (default: $WAYLAND_DISPLAY)\n"
-	"  --socket=NAME          the Wayland socket to create in $XDG_RUNTIME_DIR\n"
-	"                         (default: the first free wayland-N)\n"
-	"  --log-level=LEVEL      silent, error, info (default) or debug\n"
-	"  --version              print the version and exit\n"
-	"  --help                 print this help and exit\n"
-	"\n"
-	"With -- COMMAND, runs COMMAND with WAYLAND_DISPLAY set to the socket and\n"
-	"exits with its status when it exits.\n"
-	"\n"
-	"Environment: WL_CROSS_PROXY_DEBUG=guest,host (or all) traces every\n"
-	"message relayed in that direction.\n";
-
-struct wcp_options {
-	const char *device; // NULL: search; "none": direct
-	const char *host_display;
-	const char *socket;
-	char **command; // NULL-terminated, may be NULL
-};
 
 static struct wcp_server *running_server;
 static pid_t command_pid = -1;
@@ -69,71 +42,20 @@ static int handle_child(int sig, void *data) {
 	return 0;
 }
 
-static bool parse_options(int argc, char *argv[], struct wcp_options *opts, int *exit_code) {
-	static const struct option long_options[] = {
-		{"device", required_argument, NULL, 'd'},
-		{"host-display", required_argument, NULL, 'H'},
-		{"socket", required_argument, NULL, 's'},
-		{"log-level", required_argument, NULL, 'l'},
-		{"version", no_argument, NULL, 'v'},
-		{"help", no_argument, NULL, 'h'},
-		{0},
-	};
-	enum wcp_log_level level = WCP_INFO;
-	int opt;
-	while ((opt = getopt_long(argc, argv, "h", long_options, NULL)) != -1) {
-		switch (opt) {
-		case 'd':
-			opts->device = optarg;
-			break;
-		case 'H':
-			opts->host_display = optarg;
-			break;
-		case 's':
-			opts->socket = optarg;
-			break;
-		case 'l':
-			if (!log_level_parse(optarg, &level)) {
-				fprintf(stderr, "unknown log level %s\n", optarg);
-				*exit_code = 2;
-				return false;
-			}
-			break;
-		case 'v':
-			printf("wl-cross-proxy %s\n", WCP_VERSION);
-			*exit_code = 0;
-			return false;
-		case 'h':
-			fputs(usage, stdout);
-			*exit_code = 0;
-			return false;
-		default:
-			fputs(usage, stderr);
-			*exit_code = 2;
-			return false;
-		}
-	}
-	if (optind < argc) {
-		opts->command = &argv[optind];
-	}
-	log_init("wl-cross-proxy", level);
-	return true;
-}
-
 /** Checks, before any socket exists, that the host can be reached. */
-static bool verify_host(const struct wcp_options *opts) {
-	if (opts->device != NULL && strcmp(opts->device, "none") == 0) {
-		struct wl_display *host = wl_display_connect(opts->host_display);
+static bool verify_host(const struct wcp_config *config) {
+	if (config_is_direct(config)) {
+		struct wl_display *host = wl_display_connect(config->host_display);
 		if (host == NULL) {
 			wcp_log_errno(WCP_ERROR, "cannot connect to the host compositor %s",
-				opts->host_display != NULL ? opts->host_display
-							   : "($WAYLAND_DISPLAY)");
+				config->host_display != NULL ? config->host_display
+							     : "($WAYLAND_DISPLAY)");
 			return false;
 		}
 		wl_display_disconnect(host);
 		return true;
 	}
-	struct wcp_virtgpu_device *device = virtgpu_device_open(opts->device);
+	struct wcp_virtgpu_device *device = virtgpu_device_open(config->device);
 	if (device == NULL) {
 		return false;
 	}
@@ -157,6 +79,7 @@ static bool start_command(struct wcp_server *server, char **command) {
 		sigprocmask(SIG_SETMASK, &none, NULL);
 		signal(SIGPIPE, SIG_DFL);
 		signal(SIGBUS, SIG_DFL);
+		unsetenv("NOTIFY_SOCKET"); // readiness is the proxy's to report
 		setenv("WAYLAND_DISPLAY", server->socket_name, 1);
 		execvp(command[0], command);
 		fprintf(stderr, "wl-cross-proxy: cannot run %s: %s\n", command[0], strerror(errno));
@@ -165,11 +88,67 @@ static bool start_command(struct wcp_server *server, char **command) {
 	return true;
 }
 
+/** The socket: the one a service manager passed, or our own. */
+static struct wcp_server *server_start(const struct wcp_config *config) {
+	int fd = -1;
+	char path[PATH_MAX], name[108];
+	enum wcp_activation_result activation =
+		activation_take(&fd, path, sizeof(path), name, sizeof(name));
+	if (activation == WCP_ACTIVATION_ERROR) {
+		return NULL;
+	}
+	struct wcp_server *server =
+		server_create(config_is_direct(config), config->device, config->host_display);
+	if (server == NULL) {
+		if (fd >= 0) {
+			close(fd);
+		}
+		return NULL;
+	}
+	bool ok = activation == WCP_ACTIVATION_SOCKET ? server_adopt(server, fd, path, name)
+						      : server_listen(server, config->socket);
+	if (!ok) {
+		server_destroy(server);
+		return NULL;
+	}
+	return server;
+}
+
+/**
+ * `export WAYLAND_DISPLAY=NAME` for sh, quoted when the name needs it: the
+ * socket named by --socket, else the session's (the packaged units').
+ */
+static int print_env(const struct wcp_config *config) {
+	const char *name = config->socket != NULL ? config->socket : WCP_SESSION_SOCKET;
+	if (strspn(name, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._-") ==
+		strlen(name)) {
+		printf("export WAYLAND_DISPLAY=%s\n", name);
+	} else {
+		fputs("export WAYLAND_DISPLAY='", stdout);
+		for (const char *c = name; *c != '\0'; c++) {
+			if (*c == '\'') {
+				fputs("'\\''", stdout); // close, escaped quote, reopen
+			} else {
+				putchar(*c);
+			}
+		}
+		fputs("'\n", stdout);
+	}
+	return fflush(stdout) == 0 ? 0 : 1;
+}
+
 int main(int argc, char *argv[]) {
-	struct wcp_options opts = {0};
+	struct wcp_config config;
 	int exit_code = 1;
-	if (!parse_options(argc, argv, &opts, &exit_code)) {
+	if (!config_parse(argc, argv, &config, &exit_code)) {
 		return exit_code;
+	}
+	log_init("wl-cross-proxy", config.log_level);
+	if (config.action == WCP_ACTION_PRINT_ENV) {
+		return print_env(&config);
+	}
+	if (config.action == WCP_ACTION_CHECK) {
+		return check_run(&config, stdout) ? 0 : 1;
 	}
 	forward_trace_init();
 	// A guest client that goes away mid-write must not kill the proxy,
@@ -180,14 +159,15 @@ int main(int argc, char *argv[]) {
 		return 1;
 	}
 
-	if (!verify_host(&opts)) {
+	if (!verify_host(&config)) {
 		return 1;
 	}
-	bool direct = opts.device != NULL && strcmp(opts.device, "none") == 0;
-	struct wcp_server *server = server_create(direct, opts.device, opts.host_display);
-	if (server == NULL || !server_listen(server, opts.socket)) {
-		server_destroy(server);
+	struct wcp_server *server = server_start(&config);
+	if (server == NULL) {
 		return 1;
+	}
+	if (config.export_env) {
+		export_display(server->socket_name);
 	}
 	running_server = server;
 	struct wl_event_source *signals[] = {
@@ -195,14 +175,19 @@ int main(int argc, char *argv[]) {
 		wl_event_loop_add_signal(server->loop, SIGINT, handle_stop, NULL),
 		wl_event_loop_add_signal(server->loop, SIGCHLD, handle_child, NULL),
 	};
-	wcp_log(WCP_INFO, "listening on %s (%s)", server->socket_name,
-		direct ? "direct to the host compositor" : "cross-domain");
-	if (opts.command != NULL && !start_command(server, opts.command)) {
+	const char *mode = server->direct ? "direct to the host compositor" : "cross-domain";
+	wcp_log(WCP_INFO, "listening on %s (%s)", server->socket_name, mode);
+	char status[256];
+	snprintf(status, sizeof(status), "READY=1\nSTATUS=WAYLAND_DISPLAY=%s (%s)",
+		server->socket_name, mode);
+	notify_send(status);
+	if (config.command != NULL && !start_command(server, config.command)) {
 		exit_code = 1;
 	} else {
 		server_run(server);
 		exit_code = command_status >= 0 ? command_status : 0;
 	}
+	notify_send("STOPPING=1");
 	for (size_t i = 0; i < sizeof(signals) / sizeof(signals[0]); i++) {
 		if (signals[i] != NULL) {
 			wl_event_source_remove(signals[i]);

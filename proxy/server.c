@@ -57,15 +57,26 @@ static int handle_listen(int fd, uint32_t mask, void *data) {
 	return 0;
 }
 
-/** Takes `name` if its lock is free: stale sockets of dead servers are replaced. */
-static bool try_socket(struct wcp_server *server, const char *dir, const char *name) {
-	int len = snprintf(server->socket_path, sizeof(server->socket_path), "%s/%s", dir, name);
+/** Whether something accepts connections at path (a live server, not a stale socket). */
+static bool socket_is_served(const char *path) {
 	struct sockaddr_un addr = {.sun_family = AF_UNIX};
-	if (len < 0 || (size_t)len >= sizeof(addr.sun_path)) {
-		wcp_log(WCP_ERROR, "socket path %s/%s is too long", dir, name);
+	size_t len = strlen(path);
+	if (len >= sizeof(addr.sun_path)) {
 		return false;
 	}
-	len = snprintf(
+	memcpy(addr.sun_path, path, len + 1);
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0) {
+		return false;
+	}
+	bool served = connect(fd, (struct sockaddr *)&addr, sizeof(addr)) == 0;
+	close(fd);
+	return served;
+}
+
+/** Opens and takes the lock next to socket_path; false when another server holds it. */
+static bool take_lock(struct wcp_server *server) {
+	int len = snprintf(
 		server->lock_path, sizeof(server->lock_path), "%s.lock", server->socket_path);
 	if (len < 0 || (size_t)len >= sizeof(server->lock_path)) {
 		return false;
@@ -75,7 +86,38 @@ static bool try_socket(struct wcp_server *server, const char *dir, const char *n
 		if (lock_fd >= 0) {
 			close(lock_fd);
 		}
+		return false;
+	}
+	server->lock_fd = lock_fd;
+	return true;
+}
+
+static void release_lock(struct wcp_server *server) {
+	if (server->lock_fd >= 0) {
+		unlink(server->lock_path);
+		close(server->lock_fd);
+		server->lock_fd = -1;
+	}
+}
+
+/** Takes `name` if its lock is free: stale sockets of dead servers are replaced. */
+static bool try_socket(struct wcp_server *server, const char *dir, const char *name) {
+	int len = snprintf(server->socket_path, sizeof(server->socket_path), "%s/%s", dir, name);
+	struct sockaddr_un addr = {.sun_family = AF_UNIX};
+	if (len < 0 || (size_t)len >= sizeof(addr.sun_path)) {
+		wcp_log(WCP_ERROR, "socket path %s/%s is too long", dir, name);
+		return false;
+	}
+	if (!take_lock(server)) {
 		return false; // another server holds it
+	}
+	if (socket_is_served(server->socket_path)) {
+		wcp_log(WCP_ERROR,
+			"%s is served by another process (a running wl-cross-proxy, or its systemd "
+			"socket unit): not starting a second one",
+			server->socket_path);
+		release_lock(server);
+		return false;
 	}
 	unlink(server->socket_path);
 	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
@@ -85,14 +127,21 @@ static bool try_socket(struct wcp_server *server, const char *dir, const char *n
 		if (fd >= 0) {
 			close(fd);
 		}
-		unlink(server->lock_path);
-		close(lock_fd);
+		release_lock(server);
 		return false;
 	}
 	server->listen_fd = fd;
-	server->lock_fd = lock_fd;
 	snprintf(server->socket_name, sizeof(server->socket_name), "%s", name);
 	return true;
+}
+
+static bool watch_listen_fd(struct wcp_server *server) {
+	server->listen_source = wl_event_loop_add_fd(
+		server->loop, server->listen_fd, WL_EVENT_READABLE, handle_listen, server);
+	if (server->listen_source == NULL) {
+		wcp_log_errno(WCP_ERROR, "cannot watch the listening socket");
+	}
+	return server->listen_source != NULL;
 }
 
 bool server_listen(struct wcp_server *server, const char *name) {
@@ -123,9 +172,26 @@ bool server_listen(struct wcp_server *server, const char *name) {
 	if (!ok) {
 		return false;
 	}
-	server->listen_source = wl_event_loop_add_fd(
-		server->loop, server->listen_fd, WL_EVENT_READABLE, handle_listen, server);
-	return server->listen_source != NULL;
+	return watch_listen_fd(server);
+}
+
+bool server_adopt(struct wcp_server *server, int fd, const char *path, const char *name) {
+	server->listen_fd = fd;
+	server->adopted = true;
+	int path_len = snprintf(server->socket_path, sizeof(server->socket_path), "%s", path);
+	int name_len = snprintf(server->socket_name, sizeof(server->socket_name), "%s", name);
+	if (path_len < 0 || (size_t)path_len >= sizeof(server->socket_path) || name_len < 0 ||
+		(size_t)name_len >= sizeof(server->socket_name)) {
+		wcp_log(WCP_ERROR, "the passed socket's path %s is too long", path);
+		return false;
+	}
+	// The lock tells compositors that pick free wayland-N names to skip this one.
+	if (!take_lock(server)) {
+		wcp_log(WCP_ERROR, "another server holds the lock %s of the passed socket",
+			server->lock_path);
+		return false;
+	}
+	return watch_listen_fd(server);
 }
 
 void server_run(struct wcp_server *server) {
@@ -151,15 +217,14 @@ void server_destroy(struct wcp_server *server) {
 	}
 	if (server->listen_fd >= 0) {
 		close(server->listen_fd);
-		unlink(server->socket_path);
-	}
-	if (server->lock_fd >= 0) {
-		unlink(server->lock_path);
-		close(server->lock_fd);
+		if (!server->adopted) {
+			unlink(server->socket_path);
+		}
 	}
 	if (server->error_logger != NULL) {
 		wl_protocol_logger_destroy(server->error_logger);
 	}
+	release_lock(server);
 	wl_display_destroy(server->display);
 	free(server);
 }

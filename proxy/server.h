@@ -18,10 +18,11 @@ struct wcp_server {
 	const char *device; // spec for virtgpu_device_open (NULL: search)
 	const char *host_display; // direct mode: the host compositor
 
-	char socket_name[64];
+	char socket_name[108]; // WAYLAND_DISPLAY: a name in $XDG_RUNTIME_DIR, or a path
 	char socket_path[PATH_MAX];
 	char lock_path[PATH_MAX];
 	int listen_fd, lock_fd;
+	bool adopted; // the socket was passed in; its owner removes it
 	struct wl_event_source *listen_source;
 
 	struct wl_list clients; // wcp_client.link
@@ -33,10 +34,19 @@ struct wcp_server *server_create(bool direct, const char *device, const char *ho
 
 /**
  * Creates the socket `name` in $XDG_RUNTIME_DIR, or the first free
- * wayland-N when name is NULL, locked as libwayland does. False (logged)
- * on failure.
+ * wayland-N when name is NULL, locked as libwayland does. A socket that
+ * another process still serves (a second proxy, or a systemd socket unit)
+ * is left alone. False (logged) on failure.
  */
 bool server_listen(struct wcp_server *server, const char *name);
+
+/**
+ * Serves the listening socket fd (bound at path, reached by clients as
+ * WAYLAND_DISPLAY=name) that a service manager passed; it stays in place
+ * when the server goes. Takes the name's lock as server_listen does. False
+ * (logged) on failure; fd is the server's either way.
+ */
+bool server_adopt(struct wcp_server *server, int fd, const char *path, const char *name);
 
 /** Runs until server->running is cleared. */
 void server_run(struct wcp_server *server);
