@@ -35,6 +35,11 @@ static void wait_socket(struct wcp_proc *proc, const char *path) {
 }
 
 struct wcp_relay *relay_start(struct wcp_weston *weston, enum wcp_relay_mode mode) {
+	return relay_start_wrapped(weston, mode, NULL);
+}
+
+struct wcp_relay *relay_start_wrapped(
+	struct wcp_weston *weston, enum wcp_relay_mode mode, const char *const *wrapper) {
 	struct wcp_relay *relay = calloc(1, sizeof(*relay));
 	if (relay == NULL) {
 		test_error("out of memory");
@@ -65,7 +70,19 @@ struct wcp_relay *relay_start(struct wcp_weston *weston, enum wcp_relay_mode mod
 	char host[96], socket_arg[96];
 	test_format(host, sizeof(host), "--host-display=%s", weston->socket);
 	test_format(socket_arg, sizeof(socket_arg), "--socket=%s", relay->socket);
-	const char *argv[] = {program("WCP_PROXY"), device, host, socket_arg, NULL};
+	const char *argv[WCP_RELAY_MAX_WRAPPER + 5];
+	size_t argc = 0;
+	for (; wrapper != NULL && wrapper[argc] != NULL; argc++) {
+		if (argc == WCP_RELAY_MAX_WRAPPER) {
+			test_error("a proxy wrapper of more than %d words", WCP_RELAY_MAX_WRAPPER);
+		}
+		argv[argc] = wrapper[argc];
+	}
+	argv[argc++] = program("WCP_PROXY");
+	argv[argc++] = device;
+	argv[argc++] = host;
+	argv[argc++] = socket_arg;
+	argv[argc] = NULL;
 	relay->proxy = proc_spawn(argv, &(struct wcp_proc_opts){.output = relay->log_path});
 	if (relay->proxy == NULL) {
 		test_error("cannot start wl-cross-proxy");
