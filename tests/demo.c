@@ -10,7 +10,6 @@
  * Everything it started is stopped before it exits.
  */
 #include <getopt.h>
-#include <libgen.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -33,29 +32,11 @@ static const char usage[] =
 	"Runs clients through wl-cross-proxy and wl-cross-emu on a headless weston\n"
 	"and saves a screenshot.\n";
 
-/** Points $variable at `path` under the build directory, unless it is set. */
-static void find_program(const char *variable, const char *build_dir, const char *path) {
-	if (getenv(variable) != NULL) {
-		return;
-	}
-	char full[PATH_MAX];
-	test_format(full, sizeof(full), "%s/%s", build_dir, path);
-	setenv(variable, full, 1);
-}
-
 /** Finds the programs built beside this one (build/tests/wcp-demo). */
 static void find_programs(void) {
-	char self[PATH_MAX];
-	ssize_t len = readlink("/proc/self/exe", self, sizeof(self) - 1);
-	if (len <= 0) {
-		return;
-	}
-	self[len] = '\0';
-	char *tests_dir = dirname(self);
-	find_program("WCP_SHM_CLIENT", tests_dir, "clients/wcp-shm-client");
-	char *build_dir = dirname(tests_dir);
-	find_program("WCP_PROXY", build_dir, "proxy/wl-cross-proxy");
-	find_program("WCP_EMU", build_dir, "emu/wl-cross-emu");
+	proc_find_built("WCP_SHM_CLIENT", "tests/clients/wcp-shm-client");
+	proc_find_built("WCP_PROXY", "proxy/wl-cross-proxy");
+	proc_find_built("WCP_EMU", "emu/wl-cross-emu");
 }
 
 static void print_scene(struct wcp_weston *weston) {

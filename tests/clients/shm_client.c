@@ -22,7 +22,7 @@
 #include <wayland-client.h>
 
 #include "pattern.h"
-#include "xdg-shell-client-protocol.h"
+#include "window.h"
 
 #define PROG "wcp-shm-client"
 #define MAX_BUFFERS 16
@@ -71,16 +71,7 @@ struct buffer {
 
 struct client {
 	struct options opts;
-	struct wl_display *display;
-	struct wl_registry *registry;
-	struct wl_compositor *compositor;
-	uint32_t compositor_version;
-	struct wl_shm *shm;
-	struct xdg_wm_base *wm_base;
-	struct wl_surface *surface;
-	struct xdg_surface *xdg_surface;
-	struct xdg_toplevel *toplevel;
-	bool format_offered;
+	struct wcp_window window;
 	int signal_fd;
 
 	int pool_fd;
@@ -91,15 +82,12 @@ struct client {
 	struct wcp_pattern_image *model;
 	int32_t width, height; // of the buffers and the model, 0 before the first frame
 
-	bool configured;
-	int32_t configure_width, configure_height; // from the latest xdg_toplevel.configure
-	bool fullscreen_resize; // a fullscreen configure asked for a new size
-	int32_t fullscreen_width, fullscreen_height;
+	uint32_t configures_applied; // window.configures that prepare_size has seen
 
 	struct wl_callback *ack_callback; // the frame callback or sync of the last commit
 	uint32_t committed, acked;
 	bool repaint_whole;
-	bool stop; // a signal or xdg_toplevel.close
+	bool stop; // a signal
 	bool sync_done;
 };
 
@@ -365,94 +353,6 @@ static int parse_options(int argc, char *argv[], struct options *opts) {
 	return -1;
 }
 
-static void handle_wm_base_ping(void *data, struct xdg_wm_base *wm_base, uint32_t serial) {
-	xdg_wm_base_pong(wm_base, serial);
-}
-
-static const struct xdg_wm_base_listener wm_base_listener = {
-	.ping = handle_wm_base_ping,
-};
-
-static void handle_shm_format(void *data, struct wl_shm *shm, uint32_t format) {
-	struct client *c = data;
-	if (format == (uint32_t)c->opts.pattern.format) {
-		c->format_offered = true;
-	}
-}
-
-static const struct wl_shm_listener shm_listener = {
-	.format = handle_shm_format,
-};
-
-static void handle_registry_global(void *data, struct wl_registry *registry, uint32_t name,
-	const char *interface, uint32_t version) {
-	struct client *c = data;
-	if (strcmp(interface, wl_compositor_interface.name) == 0 && c->compositor == NULL) {
-		c->compositor_version = version < 4 ? version : 4;
-		c->compositor = wl_registry_bind(
-			registry, name, &wl_compositor_interface, c->compositor_version);
-	} else if (strcmp(interface, wl_shm_interface.name) == 0 && c->shm == NULL) {
-		c->shm = wl_registry_bind(registry, name, &wl_shm_interface, 1);
-		wl_shm_add_listener(c->shm, &shm_listener, c);
-	} else if (strcmp(interface, xdg_wm_base_interface.name) == 0 && c->wm_base == NULL) {
-		// Up to version 3: later versions only add events this client ignores.
-		c->wm_base = wl_registry_bind(
-			registry, name, &xdg_wm_base_interface, version < 3 ? version : 3);
-		xdg_wm_base_add_listener(c->wm_base, &wm_base_listener, c);
-	}
-}
-
-static void handle_registry_global_remove(void *data, struct wl_registry *registry, uint32_t name) {
-}
-
-static const struct wl_registry_listener registry_listener = {
-	.global = handle_registry_global,
-	.global_remove = handle_registry_global_remove,
-};
-
-static void handle_xdg_surface_configure(
-	void *data, struct xdg_surface *xdg_surface, uint32_t serial) {
-	struct client *c = data;
-	xdg_surface_ack_configure(xdg_surface, serial);
-	c->configured = true;
-	if (c->opts.fullscreen && c->configure_width > 0 && c->configure_height > 0) {
-		c->fullscreen_width = c->configure_width;
-		c->fullscreen_height = c->configure_height;
-		c->fullscreen_resize =
-			c->configure_width != c->width || c->configure_height != c->height;
-	}
-}
-
-static const struct xdg_surface_listener xdg_surface_listener = {
-	.configure = handle_xdg_surface_configure,
-};
-
-static void handle_toplevel_configure(void *data, struct xdg_toplevel *toplevel, int32_t width,
-	int32_t height, struct wl_array *states) {
-	struct client *c = data;
-	c->configure_width = width;
-	c->configure_height = height;
-}
-
-static void handle_toplevel_close(void *data, struct xdg_toplevel *toplevel) {
-	struct client *c = data;
-	c->stop = true;
-}
-
-static const struct xdg_toplevel_listener toplevel_listener = {
-	.configure = handle_toplevel_configure,
-	.close = handle_toplevel_close,
-};
-
-static void handle_buffer_release(void *data, struct wl_buffer *wl_buffer) {
-	struct buffer *buffer = data;
-	buffer->busy = false;
-}
-
-static const struct wl_buffer_listener buffer_listener = {
-	.release = handle_buffer_release,
-};
-
 static void handle_ack_callback_done(void *data, struct wl_callback *callback, uint32_t time) {
 	struct client *c = data;
 	wl_callback_destroy(callback);
@@ -474,35 +374,21 @@ static const struct wl_callback_listener sync_callback_listener = {
 	.done = handle_sync_callback_done,
 };
 
-static void report_display_error(struct client *c) {
-	int err = wl_display_get_error(c->display);
-	if (err == EPROTO) {
-		const struct wl_interface *interface;
-		uint32_t id;
-		uint32_t code = wl_display_get_protocol_error(c->display, &interface, &id);
-		fprintf(stderr, PROG ": protocol error %" PRIu32 " on %s@%" PRIu32 "\n", code,
-			interface != NULL ? interface->name : "unknown", id);
-	} else {
-		fprintf(stderr, PROG ": Wayland connection error: %s\n",
-			strerror(err != 0 ? err : errno));
-	}
-}
-
 /*
  * Reads and dispatches what the compositor sent, waiting at most until `deadline` (a
  * CLOCK_MONOTONIC time in ms, or -1 for none); a signal on the signalfd sets c->stop.
  */
 static enum wait_result dispatch_once(struct client *c, int64_t deadline) {
-	if (wl_display_prepare_read(c->display) != 0) {
+	if (wl_display_prepare_read(c->window.display) != 0) {
 		// Events were already queued: handle them before sleeping.
-		return wl_display_dispatch_pending(c->display) < 0 ? WAIT_ERROR : WAIT_OK;
+		return wl_display_dispatch_pending(c->window.display) < 0 ? WAIT_ERROR : WAIT_OK;
 	}
 	struct pollfd fds[2] = {
-		{.fd = wl_display_get_fd(c->display), .events = POLLIN},
+		{.fd = wl_display_get_fd(c->window.display), .events = POLLIN},
 		{.fd = c->signal_fd, .events = POLLIN},
 	};
 	// EPIPE is left to the read below, which picks up the protocol error that caused it.
-	if (wl_display_flush(c->display) < 0 && errno == EAGAIN) {
+	if (wl_display_flush(c->window.display) < 0 && errno == EAGAIN) {
 		fds[0].events |= POLLOUT;
 	}
 	int timeout = -1;
@@ -512,7 +398,7 @@ static enum wait_result dispatch_once(struct client *c, int64_t deadline) {
 	}
 	int n = poll(fds, 2, timeout);
 	if (n < 0) {
-		wl_display_cancel_read(c->display);
+		wl_display_cancel_read(c->window.display);
 		if (errno == EINTR) {
 			return WAIT_OK;
 		}
@@ -526,13 +412,13 @@ static enum wait_result dispatch_once(struct client *c, int64_t deadline) {
 		}
 	}
 	if (fds[0].revents & (POLLIN | POLLERR | POLLHUP)) {
-		if (wl_display_read_events(c->display) < 0) {
+		if (wl_display_read_events(c->window.display) < 0) {
 			return WAIT_ERROR;
 		}
 	} else {
-		wl_display_cancel_read(c->display);
+		wl_display_cancel_read(c->window.display);
 	}
-	if (wl_display_dispatch_pending(c->display) < 0) {
+	if (wl_display_dispatch_pending(c->window.display) < 0) {
 		return WAIT_ERROR;
 	}
 	if (n == 0) {
@@ -542,7 +428,7 @@ static enum wait_result dispatch_once(struct client *c, int64_t deadline) {
 }
 
 static enum wait_result roundtrip(struct client *c, int64_t deadline) {
-	struct wl_callback *callback = wl_display_sync(c->display);
+	struct wl_callback *callback = wl_display_sync(c->window.display);
 	wl_callback_add_listener(callback, &sync_callback_listener, c);
 	c->sync_done = false;
 	while (!c->sync_done) {
@@ -606,7 +492,7 @@ static bool grow_pool(struct client *c, size_t size) {
 	c->pool_data = data;
 	c->pool_size = size;
 	if (c->pool == NULL) {
-		c->pool = wl_shm_create_pool(c->shm, c->pool_fd, (int32_t)size);
+		c->pool = wl_shm_create_pool(c->window.shm, c->pool_fd, (int32_t)size);
 	} else {
 		wl_shm_pool_resize(c->pool, (int32_t)size);
 	}
@@ -645,7 +531,7 @@ static bool set_size(struct client *c, int32_t width, int32_t height) {
 		buffer->offset = buffer_size * i;
 		buffer->wl_buffer = wl_shm_pool_create_buffer(
 			c->pool, (int32_t)buffer->offset, width, height, stride, (uint32_t)format);
-		wl_buffer_add_listener(buffer->wl_buffer, &buffer_listener, buffer);
+		wl_buffer_add_listener(buffer->wl_buffer, &window_buffer_listener, &buffer->busy);
 	}
 	c->width = width;
 	c->height = height;
@@ -671,11 +557,16 @@ static bool prepare_size(struct client *c) {
 		height = c->opts.height;
 		resize = true;
 	}
-	if (c->fullscreen_resize) {
-		width = c->fullscreen_width;
-		height = c->fullscreen_height;
-		c->fullscreen_resize = false;
-		resize = true;
+	const struct wcp_window *window = &c->window;
+	if (c->opts.fullscreen && window->configures != c->configures_applied) {
+		c->configures_applied = window->configures;
+		if (window->configure_width > 0 && window->configure_height > 0 &&
+			(window->configure_width != c->width ||
+				window->configure_height != c->height)) {
+			width = window->configure_width;
+			height = window->configure_height;
+			resize = true;
+		}
 	}
 	for (size_t i = 0; i < c->opts.resize_count; i++) {
 		const struct resize *r = &c->opts.resizes[i];
@@ -715,22 +606,23 @@ static void draw_frame(struct client *c, struct buffer *buffer) {
 	memcpy(c->pool_data + buffer->offset, model->data,
 		(size_t)model->stride * (size_t)model->height);
 
-	wl_surface_attach(c->surface, buffer->wl_buffer, 0, 0);
+	wl_surface_attach(c->window.surface, buffer->wl_buffer, 0, 0);
 	for (size_t i = 0; i < rect_count; i++) {
 		const struct wcp_rect *r = &rects[i];
-		if (c->compositor_version >= 4) {
-			wl_surface_damage_buffer(c->surface, r->x, r->y, r->width, r->height);
+		if (c->window.compositor_version >= 4) {
+			wl_surface_damage_buffer(
+				c->window.surface, r->x, r->y, r->width, r->height);
 		} else {
-			wl_surface_damage(c->surface, r->x, r->y, r->width, r->height);
+			wl_surface_damage(c->window.surface, r->x, r->y, r->width, r->height);
 		}
 	}
 	if (c->opts.pacing == PACING_FRAME) {
-		c->ack_callback = wl_surface_frame(c->surface);
+		c->ack_callback = wl_surface_frame(c->window.surface);
 		wl_callback_add_listener(c->ack_callback, &ack_callback_listener, c);
 	}
-	wl_surface_commit(c->surface);
+	wl_surface_commit(c->window.surface);
 	if (c->opts.pacing == PACING_SYNC) {
-		c->ack_callback = wl_display_sync(c->display);
+		c->ack_callback = wl_display_sync(c->window.display);
 		wl_callback_add_listener(c->ack_callback, &ack_callback_listener, c);
 	}
 	buffer->busy = true;
@@ -746,7 +638,7 @@ static int run_frames(struct client *c) {
 	int64_t deadline = opts->timeout_ms > 0 ? now_ms() + opts->timeout_ms : -1;
 	bool stopping = false;
 	while (true) {
-		if (c->stop && !stopping) {
+		if ((c->stop || c->window.closed) && !stopping) {
 			// Give the frame in flight a moment, so that a run ended by a signal can
 			// still account for every frame it committed.
 			stopping = true;
@@ -757,7 +649,7 @@ static int run_frames(struct client *c) {
 			(stopping || (opts->frames != 0 && c->committed == opts->frames))) {
 			return -1;
 		}
-		if (c->ack_callback == NULL && c->configured) {
+		if (c->ack_callback == NULL && c->window.configures > 0) {
 			if (!prepare_size(c)) {
 				return EXIT_FAILED;
 			}
@@ -770,7 +662,7 @@ static int run_frames(struct client *c) {
 		uint32_t acked = c->acked;
 		enum wait_result result = dispatch_once(c, deadline);
 		if (result == WAIT_ERROR) {
-			report_display_error(c);
+			window_report_error(&c->window);
 			return EXIT_CONNECTION;
 		}
 		if (result == WAIT_TIMEOUT) {
@@ -782,8 +674,8 @@ static int run_frames(struct client *c) {
 			} else {
 				// A compositor may keep the buffer it shows until another
 				// one replaces it, which starves --buffers 1.
-				bool starved = c->ack_callback == NULL && c->configured &&
-					free_buffer(c) == NULL;
+				bool starved = c->ack_callback == NULL &&
+					c->window.configures > 0 && free_buffer(c) == NULL;
 				fprintf(stderr,
 					PROG ": timed out after %" PRIu32 " ms%s: frames=%" PRIu32
 					     " acked=%" PRIu32 "\n",
@@ -826,20 +718,15 @@ static bool write_ready_file(const struct client *c) {
 }
 
 static int connect_client(struct client *c) {
-	c->display = wl_display_connect(NULL);
-	if (c->display == NULL) {
-		fprintf(stderr, PROG ": cannot connect to the Wayland display: %s\n",
-			strerror(errno));
+	if (!window_connect(&c->window, PROG, (uint32_t)c->opts.pattern.format)) {
 		return EXIT_CONNECTION;
 	}
-	c->registry = wl_display_get_registry(c->display);
-	wl_registry_add_listener(c->registry, &registry_listener, c);
 	int64_t deadline = c->opts.timeout_ms > 0 ? now_ms() + c->opts.timeout_ms : -1;
 	// The first roundtrip brings the globals, the second the wl_shm formats.
 	for (int i = 0; i < 2; i++) {
 		enum wait_result result = roundtrip(c, deadline);
 		if (result == WAIT_ERROR) {
-			report_display_error(c);
+			window_report_error(&c->window);
 			return EXIT_CONNECTION;
 		}
 		if (result == WAIT_TIMEOUT) {
@@ -847,37 +734,23 @@ static int connect_client(struct client *c) {
 			return EXIT_CONNECTION;
 		}
 	}
-	if (c->compositor == NULL || c->shm == NULL || c->wm_base == NULL) {
-		fprintf(stderr, PROG ": the compositor lacks %s\n",
-			c->compositor == NULL    ? "wl_compositor"
-				: c->shm == NULL ? "wl_shm"
-						 : "xdg_wm_base");
+	switch (window_check_globals(&c->window)) {
+	case WCP_WINDOW_GLOBALS_OK:
+		break;
+	case WCP_WINDOW_GLOBALS_MISSING:
 		return EXIT_CONNECTION;
-	}
-	if (!c->format_offered) {
-		fprintf(stderr, PROG ": wl_shm does not offer format %s\n",
-			format_name(c->opts.pattern.format));
+	case WCP_WINDOW_FORMAT_MISSING:
+		fprintf(stderr, PROG ": the format is %s\n", format_name(c->opts.pattern.format));
 		return EXIT_FORMAT;
 	}
-
-	c->surface = wl_compositor_create_surface(c->compositor);
-	c->xdg_surface = xdg_wm_base_get_xdg_surface(c->wm_base, c->surface);
-	xdg_surface_add_listener(c->xdg_surface, &xdg_surface_listener, c);
-	c->toplevel = xdg_surface_get_toplevel(c->xdg_surface);
-	xdg_toplevel_add_listener(c->toplevel, &toplevel_listener, c);
-	xdg_toplevel_set_title(c->toplevel, c->opts.title);
-	xdg_toplevel_set_app_id(c->toplevel, c->opts.app_id);
-	if (c->opts.fullscreen) {
-		xdg_toplevel_set_fullscreen(c->toplevel, NULL);
-	}
-	wl_surface_commit(c->surface);
+	window_create_toplevel(&c->window, c->opts.title, c->opts.app_id, c->opts.fullscreen);
 	return -1;
 }
 
 static int hold(struct client *c) {
-	while (!c->stop) {
+	while (!c->stop && !c->window.closed) {
 		if (dispatch_once(c, -1) == WAIT_ERROR) {
-			report_display_error(c);
+			window_report_error(&c->window);
 			return EXIT_CONNECTION;
 		}
 	}
@@ -890,31 +763,7 @@ static void destroy_client(struct client *c) {
 	}
 	destroy_pool(c);
 	pattern_image_destroy(c->model);
-	if (c->toplevel != NULL) {
-		xdg_toplevel_destroy(c->toplevel);
-	}
-	if (c->xdg_surface != NULL) {
-		xdg_surface_destroy(c->xdg_surface);
-	}
-	if (c->surface != NULL) {
-		wl_surface_destroy(c->surface);
-	}
-	if (c->wm_base != NULL) {
-		xdg_wm_base_destroy(c->wm_base);
-	}
-	if (c->shm != NULL) {
-		wl_shm_destroy(c->shm);
-	}
-	if (c->compositor != NULL) {
-		wl_compositor_destroy(c->compositor);
-	}
-	if (c->registry != NULL) {
-		wl_registry_destroy(c->registry);
-	}
-	if (c->display != NULL) {
-		wl_display_flush(c->display);
-		wl_display_disconnect(c->display);
-	}
+	window_finish(&c->window);
 	if (c->signal_fd >= 0) {
 		close(c->signal_fd);
 	}

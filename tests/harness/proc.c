@@ -3,6 +3,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <libgen.h>
 #include <limits.h>
 #include <poll.h>
 #include <signal.h>
@@ -366,4 +367,21 @@ bool proc_have_program(const char *name) {
 		}
 	}
 	return false;
+}
+
+void proc_find_built(const char *variable, const char *path) {
+	if (getenv(variable) != NULL) {
+		return;
+	}
+	char self[PATH_MAX];
+	ssize_t len = readlink("/proc/self/exe", self, sizeof(self) - 1);
+	if (len <= 0) {
+		return;
+	}
+	self[len] = '\0';
+	char full[PATH_MAX];
+	int n = snprintf(full, sizeof(full), "%s/%s", dirname(dirname(self)), path);
+	if (n > 0 && (size_t)n < sizeof(full)) {
+		setenv(variable, full, 1);
+	}
 }

@@ -67,6 +67,12 @@ int proc_run_capture(
 /** Whether `name` is an executable in PATH (or a path to one). */
 bool proc_have_program(const char *name);
 
+/**
+ * Points $variable at `path`, relative to the build directory (the parent of
+ * the folder that holds the running program), unless it is already set.
+ */
+void proc_find_built(const char *variable, const char *path);
+
 /** Milliseconds on the monotonic clock. */
 long long proc_now_ms(void);
 

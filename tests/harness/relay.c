@@ -34,7 +34,8 @@ static void wait_socket(struct wcp_proc *proc, const char *path) {
 	}
 }
 
-struct wcp_relay *relay_start_on(const struct wcp_relay_host *host, enum wcp_relay_mode mode) {
+static struct wcp_relay *start(
+	const struct wcp_relay_host *host, enum wcp_relay_mode mode, const char *const *wrapper) {
 	struct wcp_relay *relay = calloc(1, sizeof(*relay));
 	if (relay == NULL) {
 		test_error("out of memory");
@@ -69,7 +70,19 @@ struct wcp_relay *relay_start_on(const struct wcp_relay_host *host, enum wcp_rel
 	char host_arg[PATH_MAX + 32], socket_arg[96];
 	test_format(host_arg, sizeof(host_arg), "--host-display=%s", host->display);
 	test_format(socket_arg, sizeof(socket_arg), "--socket=%s", relay->socket);
-	const char *argv[] = {program("WCP_PROXY"), device, host_arg, socket_arg, NULL};
+	const char *argv[WCP_RELAY_MAX_WRAPPER + 5];
+	size_t argc = 0;
+	for (; wrapper != NULL && wrapper[argc] != NULL; argc++) {
+		if (argc == WCP_RELAY_MAX_WRAPPER) {
+			test_error("a proxy wrapper of more than %d words", WCP_RELAY_MAX_WRAPPER);
+		}
+		argv[argc] = wrapper[argc];
+	}
+	argv[argc++] = program("WCP_PROXY");
+	argv[argc++] = device;
+	argv[argc++] = host_arg;
+	argv[argc++] = socket_arg;
+	argv[argc] = NULL;
 	relay->proxy = proc_spawn(argv, &opts);
 	if (relay->proxy == NULL) {
 		test_error("cannot start wl-cross-proxy");
@@ -80,10 +93,19 @@ struct wcp_relay *relay_start_on(const struct wcp_relay_host *host, enum wcp_rel
 	return relay;
 }
 
+struct wcp_relay *relay_start_on(const struct wcp_relay_host *host, enum wcp_relay_mode mode) {
+	return start(host, mode, NULL);
+}
+
+struct wcp_relay *relay_start_wrapped(
+	struct wcp_weston *weston, enum wcp_relay_mode mode, const char *const *wrapper) {
+	return start(&(struct wcp_relay_host){.display = weston->socket,
+			     .runtime_dir = weston->runtime_dir},
+		mode, wrapper);
+}
+
 struct wcp_relay *relay_start(struct wcp_weston *weston, enum wcp_relay_mode mode) {
-	return relay_start_on(&(struct wcp_relay_host){.display = weston->socket,
-				      .runtime_dir = weston->runtime_dir},
-		mode);
+	return relay_start_wrapped(weston, mode, NULL);
 }
 
 void relay_stop(struct wcp_relay *relay) {

@@ -40,6 +40,16 @@ struct wcp_relay *relay_start_on(const struct wcp_relay_host *host, enum wcp_rel
 /** relay_start_on for a test's weston. */
 struct wcp_relay *relay_start(struct wcp_weston *weston, enum wcp_relay_mode mode);
 
+/** Most words a proxy wrapper may have. */
+#define WCP_RELAY_MAX_WRAPPER 16
+
+/**
+ * relay_start, with the proxy run under a wrapper command (NULL-terminated,
+ * e.g. valgrind and its options); NULL for none.
+ */
+struct wcp_relay *relay_start_wrapped(
+	struct wcp_weston *weston, enum wcp_relay_mode mode, const char *const *wrapper);
+
 /** Stops them; fails the test when the proxy did not exit cleanly. NULL is a no-op. */
 void relay_stop(struct wcp_relay *relay);
 

@@ -1,0 +1,171 @@
+#include "path.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "sample.h"
+#include "test.h"
+
+#define MAX_CLIENT_ARGS 32
+
+static const struct {
+	const char *name, *title;
+} paths[WCP_PATH_COUNT] = {
+	[WCP_PATH_DIRECT] = {"direct", "direct"},
+	[WCP_PATH_EMU] = {"emu", "proxy + emulator"},
+	[WCP_PATH_NONE] = {"none", "proxy --device=none"},
+	[WCP_PATH_WAYPIPE] = {"waypipe", "waypipe -c none"},
+	[WCP_PATH_WAYPIPE_LZ4] = {"waypipe-lz4", "waypipe -c lz4"},
+};
+
+const char *path_name(enum wcp_path_kind kind) {
+	return paths[kind].name;
+}
+
+const char *path_title(enum wcp_path_kind kind) {
+	return paths[kind].title;
+}
+
+bool path_parse(const char *name, enum wcp_path_kind *kind) {
+	for (int i = 0; i < WCP_PATH_COUNT; i++) {
+		if (strcmp(name, paths[i].name) == 0) {
+			*kind = (enum wcp_path_kind)i;
+			return true;
+		}
+	}
+	return false;
+}
+
+static bool is_waypipe(enum wcp_path_kind kind) {
+	return kind == WCP_PATH_WAYPIPE || kind == WCP_PATH_WAYPIPE_LZ4;
+}
+
+bool path_available(enum wcp_path_kind kind, const char **why) {
+	if (is_waypipe(kind) && !proc_have_program("waypipe")) {
+		*why = "waypipe is not installed (Debian package waypipe)";
+		return false;
+	}
+	return true;
+}
+
+static const char *compression(enum wcp_path_kind kind) {
+	return kind == WCP_PATH_WAYPIPE_LZ4 ? "lz4" : "none";
+}
+
+static void start_waypipe(struct wcp_path *path, struct wcp_weston *weston) {
+	static unsigned int serial;
+	test_format(path->waypipe_socket, sizeof(path->waypipe_socket), "%s/waypipe-%u.sock",
+		weston->runtime_dir, serial);
+	test_format(
+		path->waypipe_display, sizeof(path->waypipe_display), "waypipe-%u-display", serial);
+	serial++;
+	unlink(path->waypipe_socket);
+	const char *env[] = {weston->env_display, NULL};
+	const char *argv[] = {"waypipe", "--no-gpu", "-c", compression(path->kind), "--socket",
+		path->waypipe_socket, "client", NULL};
+	char log[4096];
+	test_format(log, sizeof(log), "%s/waypipe.log", weston->runtime_dir);
+	path->waypipe = proc_spawn(argv, &(struct wcp_proc_opts){.env = env, .output = log});
+	if (path->waypipe == NULL) {
+		test_error("cannot start waypipe");
+	}
+	long long deadline = proc_now_ms() + 10000;
+	struct stat st;
+	while (stat(path->waypipe_socket, &st) != 0 || !S_ISSOCK(st.st_mode)) {
+		if (!proc_alive(path->waypipe) || proc_now_ms() > deadline) {
+			test_error("waypipe client did not create %s (see %s)",
+				path->waypipe_socket, log);
+		}
+		proc_sleep_ms(5);
+	}
+}
+
+struct wcp_path *path_start(
+	enum wcp_path_kind kind, struct wcp_weston *weston, const char *const *proxy_wrapper) {
+	struct wcp_path *path = calloc(1, sizeof(*path));
+	if (path == NULL) {
+		test_error("out of memory");
+	}
+	path->kind = kind;
+	switch (kind) {
+	case WCP_PATH_DIRECT:
+		test_format(
+			path->env_display, sizeof(path->env_display), "%s", weston->env_display);
+		break;
+	case WCP_PATH_EMU:
+	case WCP_PATH_NONE:
+		path->relay = relay_start_wrapped(weston,
+			kind == WCP_PATH_EMU ? WCP_RELAY_EMU : WCP_RELAY_DIRECT, proxy_wrapper);
+		test_format(path->env_display, sizeof(path->env_display), "%s",
+			path->relay->env_display);
+		break;
+	case WCP_PATH_WAYPIPE:
+	case WCP_PATH_WAYPIPE_LZ4:
+		start_waypipe(path, weston);
+		break;
+	case WCP_PATH_COUNT:
+		abort();
+	}
+	return path;
+}
+
+struct wcp_proc *path_spawn_client(
+	struct wcp_path *path, const char *const argv[], int stdout_fd, const char *log) {
+	struct wcp_proc_opts opts = {.output = log, .stdout_fd = stdout_fd};
+	if (!is_waypipe(path->kind)) {
+		const char *env[] = {path->env_display, NULL};
+		opts.env = env;
+		return proc_spawn(argv, &opts);
+	}
+	// waypipe's guest side runs the client with WAYLAND_DISPLAY at its own socket.
+	const char *wrapped[MAX_CLIENT_ARGS + 12] = {"waypipe", "--no-gpu", "-c",
+		compression(path->kind), "--socket", path->waypipe_socket, "--display",
+		path->waypipe_display, "server", "--"};
+	size_t n = 10;
+	for (size_t i = 0; argv[i] != NULL; i++) {
+		if (i == MAX_CLIENT_ARGS) {
+			test_error("a client command of more than %d words", MAX_CLIENT_ARGS);
+		}
+		wrapped[n++] = argv[i];
+	}
+	wrapped[n] = NULL;
+	struct wcp_proc *server = proc_spawn(wrapped, &opts);
+	if (server != NULL) {
+		path->relay_group = server->pid;
+	}
+	return server;
+}
+
+void path_cpu(const struct wcp_path *path, pid_t client, double *relay, double *emu) {
+	*relay = *emu = 0.0;
+	if (path->relay != NULL) {
+		*relay = sample_process_cpu(path->relay->proxy->pid);
+		if (path->relay->emu != NULL) {
+			*emu = sample_process_cpu(path->relay->emu->pid);
+		}
+	} else if (path->waypipe != NULL) {
+		*relay = sample_group_cpu(path->waypipe->pid, 0);
+		if (path->relay_group > 0) {
+			*relay += sample_group_cpu(path->relay_group, client);
+		}
+	}
+}
+
+pid_t path_proxy_pid(const struct wcp_path *path) {
+	return path->relay != NULL ? path->relay->proxy->pid : 0;
+}
+
+void path_stop(struct wcp_path *path) {
+	if (path == NULL) {
+		return;
+	}
+	relay_stop(path->relay);
+	proc_stop(path->waypipe, WCP_PROC_GRACE_MS);
+	if (path->waypipe_socket[0] != '\0') {
+		unlink(path->waypipe_socket);
+	}
+	free(path);
+}

@@ -1,0 +1,406 @@
+#include "bench.h"
+
+#include <inttypes.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define MIB (1024.0 * 1024.0)
+
+/** What one scenario on one path comes to, over its repetitions. */
+struct summary {
+	uint32_t ok; // repetitions that delivered frames
+	double median, min, max; // frames/s or round trips/s
+	double relay_ms, emu_ms, weston_ms, client_ms; // CPU per frame, medians
+	uint64_t damage_bytes, copy_bytes;
+};
+
+struct wcp_sample *results_sample(
+	const struct wcp_results *results, size_t s, enum wcp_path_kind p, uint32_t r) {
+	return &results->samples[(s * WCP_PATH_COUNT + p) * results->settings.reps + r];
+}
+
+static int compare_double(const void *a, const void *b) {
+	double x = *(const double *)a, y = *(const double *)b;
+	return (x > y) - (x < y);
+}
+
+static double median(double *values, uint32_t count) {
+	if (count == 0) {
+		return NAN;
+	}
+	qsort(values, count, sizeof(*values), compare_double);
+	return count % 2 == 1 ? values[count / 2]
+			      : (values[count / 2 - 1] + values[count / 2]) / 2.0;
+}
+
+static bool has_path(const struct wcp_results *results, enum wcp_path_kind kind) {
+	for (size_t i = 0; i < results->path_count; i++) {
+		if (results->paths[i] == kind) {
+			return true;
+		}
+	}
+	return false;
+}
+
+static struct summary summarize(const struct wcp_results *results, size_t s, enum wcp_path_kind p) {
+	uint32_t reps = results->settings.reps;
+	double rates[WCP_BENCH_MAX_REPS], relay[WCP_BENCH_MAX_REPS], emu[WCP_BENCH_MAX_REPS],
+		weston[WCP_BENCH_MAX_REPS], client[WCP_BENCH_MAX_REPS];
+	struct summary sum = {.median = NAN, .min = NAN, .max = NAN};
+	if (!has_path(results, p)) {
+		sum.relay_ms = sum.emu_ms = sum.weston_ms = sum.client_ms = NAN;
+		return sum;
+	}
+	for (uint32_t r = 0; r < reps; r++) {
+		const struct wcp_sample *sample = results_sample(results, s, p, r);
+		if (!sample->ok) {
+			continue;
+		}
+		double frames = (double)sample->frames;
+		rates[sum.ok] = sample->rate;
+		relay[sum.ok] = sample->relay_cpu_s * 1000.0 / frames;
+		emu[sum.ok] = sample->emu_cpu_s * 1000.0 / frames;
+		weston[sum.ok] = sample->weston_cpu_s * 1000.0 / frames;
+		client[sum.ok] = sample->client_cpu_s * 1000.0 / frames;
+		sum.min = sum.ok == 0 || sample->rate < sum.min ? sample->rate : sum.min;
+		sum.max = sum.ok == 0 || sample->rate > sum.max ? sample->rate : sum.max;
+		sum.damage_bytes = sample->damage_bytes;
+		sum.copy_bytes = sample->copy_bytes;
+		sum.ok++;
+	}
+	sum.median = median(rates, sum.ok);
+	sum.relay_ms = median(relay, sum.ok);
+	sum.emu_ms = median(emu, sum.ok);
+	sum.weston_ms = median(weston, sum.ok);
+	sum.client_ms = median(client, sum.ok);
+	return sum;
+}
+
+/** A number in a table cell with `decimals` digits and a suffix, or a dash when unknown. */
+static void cell(FILE *out, int decimals, double value, const char *suffix) {
+	fputs(" | ", out);
+	if (isnan(value) || isinf(value)) {
+		fputs("–", out);
+	} else {
+		fprintf(out, "%.*f%s", decimals, value, suffix);
+	}
+}
+
+static double ratio(double a, double b) {
+	return b > 0 ? a / b : NAN;
+}
+
+static const char *pacing_text(const char *pacing) {
+	return strcmp(pacing, "sync") == 0 ? "wl_display.sync after each commit"
+					   : "frame callbacks";
+}
+
+static const char *damage_text(const char *damage) {
+	if (strcmp(damage, "full") == 0) {
+		return "full damage";
+	}
+	return strcmp(damage, "band") == 0 ? "a full-width band of 10% of the height"
+					   : "8 rectangles of 1/30 x 1/30 (0.9%)";
+}
+
+static void describe(const struct wcp_results *results, size_t s, FILE *out) {
+	const struct wcp_scenario *sc = results->scenarios[s];
+	if (sc->kind == WCP_SCENARIO_ROUNDTRIP) {
+		fprintf(out,
+			"One client doing `wl_display.sync` round trips and nothing else.\n\n");
+		return;
+	}
+	bool fullscreen =
+		sc->window_width == sc->output_width && sc->window_height == sc->output_height;
+	fprintf(out,
+		"%" PRIu32 " client%s, %s%" PRId32 "x%" PRId32 " XRGB8888 with 3 buffers, %s, %s.",
+		sc->clients, sc->clients == 1 ? "" : "s",
+		fullscreen ? "fullscreen " : "windows of ", sc->window_width, sc->window_height,
+		damage_text(sc->damage), pacing_text(sc->pacing));
+	struct summary direct = summarize(results, s, WCP_PATH_DIRECT);
+	for (size_t i = 0; direct.ok == 0 && i < results->path_count; i++) {
+		direct = summarize(results, s, results->paths[i]);
+	}
+	if (direct.ok > 0) {
+		double floor_ms = (double)direct.damage_bytes / results->bandwidth[s] * 1000.0;
+		fprintf(out,
+			" Damaged per frame: %.3f MiB; to copy into a per-buffer mirror (the damage"
+			" since that buffer was last shown): %.3f MiB. memcpy floor of the damage:"
+			" %.3f ms at the %.2f GB/s of a frame-sized copy, %.3f ms out of cache.",
+			(double)direct.damage_bytes / MIB, (double)direct.copy_bytes / MIB,
+			floor_ms, results->bandwidth[s] / 1e9,
+			(double)direct.damage_bytes / results->streaming_bandwidth * 1000.0);
+	}
+	fputs("\n\n", out);
+}
+
+static void scenario_table(const struct wcp_results *results, size_t s, FILE *out) {
+	const struct wcp_scenario *sc = results->scenarios[s];
+	bool frames = sc->kind == WCP_SCENARIO_FRAMES;
+	fprintf(out, "### %s\n\n", sc->name);
+	describe(results, s, out);
+	fprintf(out,
+		"| path | %s median | min | max | vs direct | vs waypipe -c none | relay CPU"
+		" ms/%s | emulator CPU ms/%s | weston CPU ms/%s | ok |\n",
+		frames ? "frames/s" : "round trips/s", frames ? "frame" : "trip",
+		frames ? "frame" : "trip", frames ? "frame" : "trip");
+	fputs("| --- | --: | --: | --: | --: | --: | --: | --: | --: | --: |\n", out);
+	struct summary direct = summarize(results, s, WCP_PATH_DIRECT);
+	struct summary waypipe = summarize(results, s, WCP_PATH_WAYPIPE);
+	for (size_t i = 0; i < results->path_count; i++) {
+		enum wcp_path_kind p = results->paths[i];
+		struct summary sum = summarize(results, s, p);
+		fprintf(out, "| %s", path_title(p));
+		cell(out, 1, sum.median, "");
+		cell(out, 1, sum.min, "");
+		cell(out, 1, sum.max, "");
+		cell(out, 2, ratio(sum.median, direct.median), "×");
+		cell(out, 2, ratio(sum.median, waypipe.median), "×");
+		cell(out, 3, p == WCP_PATH_DIRECT ? NAN : sum.relay_ms, "");
+		cell(out, 3, p == WCP_PATH_EMU ? sum.emu_ms : NAN, "");
+		cell(out, 3, sum.weston_ms, "");
+		fprintf(out, " | %" PRIu32 "/%" PRIu32 " |\n", sum.ok, results->settings.reps);
+	}
+	fputs("\n", out);
+}
+
+static void memory_table(const struct wcp_results *results, FILE *out) {
+	bool any = false;
+	for (size_t i = 0; i < results->path_count; i++) {
+		any = any || results->memory[results->paths[i]].measured;
+	}
+	if (!any) {
+		return;
+	}
+	fprintf(out,
+		"### Memory of the proxy\n\n"
+		"Resident memory from /proc/PID/status, in MiB. Idle clients have a window"
+		" and no buffer. During a run, the proxy maps each client's pool and its"
+		" mirror: that memory (RssShmem) is the client's own buffers again and is"
+		" shown apart from the rest (RssAnon + RssFile).\n\n");
+	fputs("| path | idle | idle peak (VmHWM) | 1 idle client | per extra idle client |"
+	      " emulator idle |",
+		out);
+	size_t full = results->scenario_count;
+	for (size_t s = 0; s < results->scenario_count; s++) {
+		if (strcmp(results->scenarios[s]->name, "1080p-full-sync") == 0) {
+			full = s;
+		}
+	}
+	if (full < results->scenario_count) {
+		fputs(" 1080p-full-sync: peak | buffers mapped (RssShmem) | the rest |", out);
+	}
+	fputs("\n| --- | --: | --: | --: | --: | --: |", out);
+	fputs(full < results->scenario_count ? " --: | --: | --: |\n" : "\n", out);
+	for (size_t i = 0; i < results->path_count; i++) {
+		enum wcp_path_kind p = results->paths[i];
+		const struct wcp_memory_result *m = &results->memory[p];
+		if (!m->measured) {
+			continue;
+		}
+		fprintf(out, "| %s", path_title(p));
+		cell(out, 2, (double)m->idle.vm_rss / 1024.0, "");
+		cell(out, 2, (double)m->idle.vm_hwm / 1024.0, "");
+		cell(out, 2, (double)m->one.vm_rss / 1024.0, "");
+		cell(out, 3,
+			((double)m->many.vm_rss - (double)m->one.vm_rss) / 1024.0 /
+				(double)(m->many_clients - 1),
+			"");
+		cell(out, 2, p == WCP_PATH_EMU ? (double)m->emu_idle.vm_rss / 1024.0 : NAN, "");
+		if (full < results->scenario_count) {
+			const struct wcp_sample *last = NULL;
+			for (uint32_t r = 0; r < results->settings.reps; r++) {
+				const struct wcp_sample *sample =
+					results_sample(results, full, p, r);
+				last = sample->has_memory ? sample : last;
+			}
+			double hwm = last != NULL ? (double)last->proxy_memory.vm_hwm : NAN;
+			double shmem = last != NULL ? (double)last->proxy_memory.rss_shmem : NAN;
+			double rest = last != NULL ? (double)(last->proxy_memory.rss_anon +
+							     last->proxy_memory.rss_file)
+						   : NAN;
+			cell(out, 2, hwm / 1024.0, "");
+			cell(out, 2, shmem / 1024.0, "");
+			cell(out, 2, rest / 1024.0, "");
+		}
+		fputs(" |\n", out);
+	}
+	fputs("\n", out);
+}
+
+static size_t find_scenario(const struct wcp_results *results, const char *name) {
+	for (size_t s = 0; s < results->scenario_count; s++) {
+		if (strcmp(results->scenarios[s]->name, name) == 0) {
+			return s;
+		}
+	}
+	return results->scenario_count;
+}
+
+struct target_row {
+	const char *target, *scenario;
+	double measured, limit;
+	int decimals; // of the measured value and the limit
+	const char *suffix;
+	bool at_most; // measured must be <= limit (else >=)
+};
+
+static void target_line(FILE *out, FILE *raw, const struct target_row *row) {
+	const char *met = isnan(row->measured) ? "not measured"
+		: (row->at_most ? row->measured <= row->limit : row->measured >= row->limit) ? "yes"
+											     : "no";
+	if (raw != NULL) {
+		fprintf(raw, "target name=\"%s\" scenario=%s measured=%.6g limit=%.6g met=%s\n",
+			row->target, row->scenario, row->measured, row->limit,
+			strcmp(met, "not measured") == 0 ? "n/a" : met);
+		return;
+	}
+	fprintf(out, "| %s | %s", row->target, row->scenario);
+	cell(out, row->decimals, row->measured, row->suffix);
+	cell(out, row->decimals, row->limit, row->suffix);
+	fprintf(out, " | %s |\n", met);
+}
+
+/** The targets against the figures of proxy + emulator; to `out` as markdown or `raw`. */
+static void targets(const struct wcp_results *results, FILE *out, FILE *raw) {
+	if (raw == NULL) {
+		fputs("### Targets (proxy + emulator)\n\n"
+		      "| target | scenario | measured | limit | met |\n"
+		      "| --- | --- | --: | --: | --- |\n",
+			out);
+	}
+	struct {
+		const char *target, *scenario;
+		double limit;
+	} vs_direct[] = {
+		{"frames/s vs direct, sync paced, full damage", "1080p-full-sync", 0.5},
+		{"frames/s vs direct, sync paced, 10% band", "1080p-band-sync", 0.7},
+		{"frames/s vs direct, frame paced", "1080p-full-frame", 0.95},
+		{"frames/s vs direct, frame paced", "1080p-band-frame", 0.95},
+		{"frames/s vs direct, frame paced", "1080p-rects-frame", 0.95},
+		{"frames/s vs direct, frame paced", "2160p-full-frame", 0.95},
+		{"frames/s vs direct, frame paced", "2160p-band-frame", 0.95},
+		{"frames/s vs direct, frame paced", "2160p-rects-frame", 0.95},
+		{"round trips/s vs direct (time ≤ 3×)", "roundtrip", 1.0 / 3.0},
+	};
+	for (size_t i = 0; i < sizeof(vs_direct) / sizeof(vs_direct[0]); i++) {
+		size_t s = find_scenario(results, vs_direct[i].scenario);
+		if (s == results->scenario_count) {
+			continue;
+		}
+		struct summary emu = summarize(results, s, WCP_PATH_EMU);
+		struct summary direct = summarize(results, s, WCP_PATH_DIRECT);
+		target_line(out, raw,
+			&(struct target_row){vs_direct[i].target, vs_direct[i].scenario,
+				ratio(emu.median, direct.median), vs_direct[i].limit, 2, "×",
+				false});
+		if (i == 0) {
+			struct summary waypipe = summarize(results, s, WCP_PATH_WAYPIPE);
+			target_line(out, raw,
+				&(struct target_row){"frames/s vs waypipe -c none",
+					"1080p-full-sync", ratio(emu.median, waypipe.median), 10.0,
+					2, "×", false});
+		}
+	}
+	for (size_t s = 0; s < results->scenario_count; s++) {
+		const struct wcp_scenario *sc = results->scenarios[s];
+		if (sc->kind != WCP_SCENARIO_FRAMES || sc->clients != 1 ||
+			strcmp(sc->pacing, "sync") != 0) {
+			continue;
+		}
+		struct summary emu = summarize(results, s, WCP_PATH_EMU);
+		double floor_ms = (double)emu.damage_bytes / results->bandwidth[s] * 1000.0;
+		target_line(out, raw,
+			&(struct target_row){"proxy CPU per frame ≤ 2× memcpy floor (ms)", sc->name,
+				emu.relay_ms, 2.0 * floor_ms, 3, "", true});
+	}
+	const struct wcp_memory_result *m = &results->memory[WCP_PATH_EMU];
+	if (m->measured) {
+		target_line(out, raw,
+			&(struct target_row){"proxy RSS idle (MiB)", "memory",
+				(double)m->idle.vm_rss / 1024.0, 8.0, 2, "", true});
+		target_line(out, raw,
+			&(struct target_row){"proxy RSS per extra idle client (MiB)", "memory",
+				((double)m->many.vm_rss - (double)m->one.vm_rss) / 1024.0 /
+					(double)(m->many_clients - 1),
+				1.0, 3, "", true});
+	}
+	if (raw == NULL) {
+		fputs("\n", out);
+	}
+}
+
+void report_markdown(const struct wcp_results *results, FILE *out) {
+	const struct wcp_machine *m = &results->machine;
+	const struct wcp_settings *st = &results->settings;
+	fprintf(out, "## Results\n\n");
+	fprintf(out, "Command: `%s`\n\n", st->command);
+	fprintf(out,
+		"Machine: %s, %ld cores online, %s RAM, Linux %s; load average at the start: %s."
+		" Versions: %s, %s, libwayland %s, %s (%s build). Single-core memcpy of 128 MiB"
+		" (out of cache): %.2f GB/s.\n\n",
+		m->cpu, m->cores, m->memory, m->kernel, m->load, m->weston, m->waypipe,
+		m->libwayland, m->proxy, m->build_type, results->streaming_bandwidth / 1e9);
+	fprintf(out,
+		"Each path ran %" PRIu32 " times per scenario, interleaved (A B C D … A B C D …),"
+		" for %" PRIu32 " ms after a %" PRIu32 " ms warm-up; the whole run took %.0f s."
+		" CPU is utime + stime from /proc/PID/stat (10 ms ticks) over the measured"
+		" window; for waypipe, \"relay\" is both of its processes.\n\n",
+		st->reps, st->duration_ms, st->warmup_ms, results->wall_s);
+	for (size_t s = 0; s < results->scenario_count; s++) {
+		scenario_table(results, s, out);
+	}
+	memory_table(results, out);
+	targets(results, out, NULL);
+}
+
+void report_raw(const struct wcp_results *results, FILE *out) {
+	for (size_t s = 0; s < results->scenario_count; s++) {
+		const char *name = results->scenarios[s]->name;
+		fprintf(out, "bandwidth scenario=%s bytes_per_s=%.0f\n", name,
+			results->bandwidth[s]);
+		for (size_t i = 0; i < results->path_count; i++) {
+			enum wcp_path_kind p = results->paths[i];
+			for (uint32_t r = 0; r < results->settings.reps; r++) {
+				const struct wcp_sample *x = results_sample(results, s, p, r);
+				fprintf(out,
+					"sample scenario=%s path=%s rep=%" PRIu32
+					" ok=%d frames=%" PRIu64
+					" elapsed_s=%.6f rate=%.3f relay_cpu_s=%.3f emu_cpu_s=%.3f"
+					" weston_cpu_s=%.3f client_cpu_s=%.3f damage_bytes=%" PRIu64
+					" copy_bytes=%" PRIu64 " proxy_hwm_kib=%" PRIu64
+					" proxy_shmem_kib=%" PRIu64 "\n",
+					name, path_name(p), r + 1, x->ok ? 1 : 0, x->frames,
+					x->elapsed_s, x->rate, x->relay_cpu_s, x->emu_cpu_s,
+					x->weston_cpu_s, x->client_cpu_s, x->damage_bytes,
+					x->copy_bytes, x->proxy_memory.vm_hwm,
+					x->proxy_memory.rss_shmem);
+			}
+			struct summary sum = summarize(results, s, p);
+			struct summary direct = summarize(results, s, WCP_PATH_DIRECT);
+			struct summary waypipe = summarize(results, s, WCP_PATH_WAYPIPE);
+			fprintf(out,
+				"summary scenario=%s path=%s ok=%" PRIu32 " median=%.3f min=%.3f"
+				" max=%.3f vs_direct=%.4f vs_waypipe=%.4f relay_cpu_ms=%.4f"
+				" emu_cpu_ms=%.4f weston_cpu_ms=%.4f client_cpu_ms=%.4f\n",
+				name, path_name(p), sum.ok, sum.median, sum.min, sum.max,
+				ratio(sum.median, direct.median), ratio(sum.median, waypipe.median),
+				sum.relay_ms, sum.emu_ms, sum.weston_ms, sum.client_ms);
+		}
+	}
+	for (size_t i = 0; i < results->path_count; i++) {
+		enum wcp_path_kind p = results->paths[i];
+		const struct wcp_memory_result *m = &results->memory[p];
+		if (!m->measured) {
+			continue;
+		}
+		fprintf(out,
+			"memory path=%s idle_rss_kib=%" PRIu64 " idle_hwm_kib=%" PRIu64
+			" one_client_rss_kib=%" PRIu64 " clients=%" PRIu32
+			" clients_rss_kib=%" PRIu64 " emu_idle_rss_kib=%" PRIu64 "\n",
+			path_name(p), m->idle.vm_rss, m->idle.vm_hwm, m->one.vm_rss,
+			m->many_clients, m->many.vm_rss, m->emu_idle.vm_rss);
+	}
+	targets(results, NULL, out);
+}

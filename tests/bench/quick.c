@@ -1,0 +1,121 @@
+/*
+ * The benchmark in its quick mode, on its smallest scenario, direct and through the proxy
+ * and emulator: its output is well-formed and every measurement delivered frames. No timing
+ * is checked: the machines that run the tests are shared.
+ */
+#include <inttypes.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "proc.h"
+#include "test.h"
+
+#define SCENARIO "1080p-rects-sync"
+#define REPS 2 // what --quick runs
+// 8 rectangles of 1920/30 x 1080/30 pixels, 4 bytes each, where they do not overlap.
+#define MAX_DAMAGE_BYTES (8 * 64 * 36 * 4)
+
+/** The text after " key=" in `line`, up to the next space, into `out`. */
+static bool field(const char *line, const char *key, char *out, size_t size) {
+	char pattern[64];
+	test_format(pattern, sizeof(pattern), " %s=", key);
+	const char *p = strstr(line, pattern);
+	if (p == NULL) {
+		return false;
+	}
+	p += strlen(pattern);
+	snprintf(out, size, "%.*s", (int)strcspn(p, " \n"), p);
+	return out[0] != '\0';
+}
+
+static double number(const char *line, const char *key) {
+	char text[64], *end;
+	if (!field(line, key, text, sizeof(text))) {
+		test_fail("no %s in: %s", key, line);
+	}
+	double value = strtod(text, &end);
+	if (*end != '\0') {
+		test_fail("%s is not a number in: %s", key, line);
+	}
+	return value;
+}
+
+/** Checks one "sample" line of the raw output; returns its path's index (0 direct, 1 emu). */
+static int check_sample(const char *line) {
+	char scenario[64], path[32];
+	test_assert(field(line, "scenario", scenario, sizeof(scenario)));
+	test_assert(strcmp(scenario, SCENARIO) == 0);
+	test_assert(field(line, "path", path, sizeof(path)));
+	test_assert(strcmp(path, "direct") == 0 || strcmp(path, "emu") == 0);
+	bool emu = strcmp(path, "emu") == 0;
+	test_assert(number(line, "ok") == 1);
+	test_assert(number(line, "frames") >= 1);
+	test_assert(number(line, "elapsed_s") > 0);
+	test_assert(number(line, "rate") > 0);
+	double damage = number(line, "damage_bytes");
+	test_assert(damage > 0 && damage <= MAX_DAMAGE_BYTES);
+	// Every buffer is copied whole once, so the average may lie above the damage.
+	test_assert(number(line, "copy_bytes") >= damage);
+	test_assert(number(line, "relay_cpu_s") >= 0 && number(line, "emu_cpu_s") >= 0);
+	test_assert(!emu || number(line, "proxy_hwm_kib") > 0);
+	test_assert(emu || number(line, "relay_cpu_s") == 0);
+	return emu ? 1 : 0;
+}
+
+TEST_OPTS(quick_smallest_scenario, .timeout_s = 120) {
+	char dir[PATH_MAX], raw[PATH_MAX + 16];
+	const char *tmp = getenv("TMPDIR");
+	test_format(dir, sizeof(dir), "%s/wcp-bench-XXXXXX", tmp != NULL ? tmp : "/tmp");
+	if (mkdtemp(dir) == NULL) {
+		test_error("mkdtemp %s failed", dir);
+	}
+	test_remove_at_end(dir);
+	test_format(raw, sizeof(raw), "--raw=%s/raw.txt", dir);
+	const char *argv[] = {getenv("WCP_BENCH"), "--quick", "--scenario", SCENARIO, "--path",
+		"direct,emu", raw, NULL};
+	if (argv[0] == NULL) {
+		test_error("WCP_BENCH is not set (run the tests through meson)");
+	}
+	char *markdown;
+	int code = proc_run_capture(argv, NULL, 100000, &markdown);
+	if (code == WCP_TEST_SKIP) {
+		test_skip("the benchmark skipped: weston is not installed");
+	}
+	test_assert(code == 0);
+	test_log("report:\n%s", markdown);
+	test_assert(strstr(markdown, "### " SCENARIO "\n") != NULL);
+	test_assert(strstr(markdown, "| path | frames/s median |") != NULL);
+	test_assert(strstr(markdown, "| direct | ") != NULL);
+	test_assert(strstr(markdown, "| proxy + emulator | ") != NULL);
+	test_assert(strstr(markdown, "| 2/2 |") != NULL);
+	free(markdown);
+
+	FILE *f = fopen(raw + strlen("--raw="), "re");
+	test_assert(f != NULL);
+	char line[1024];
+	int samples[2] = {0}, summaries = 0, bandwidths = 0;
+	while (fgets(line, sizeof(line), f) != NULL) {
+		if (strncmp(line, "sample ", 7) == 0) {
+			samples[check_sample(line)]++;
+		} else if (strncmp(line, "summary ", 8) == 0) {
+			test_assert(number(line, "ok") == REPS);
+			test_assert(number(line, "median") > 0);
+			test_assert(number(line, "min") <= number(line, "max"));
+			summaries++;
+		} else if (strncmp(line, "bandwidth ", 10) == 0) {
+			test_assert(number(line, "bytes_per_s") > 0);
+			bandwidths++;
+		} else {
+			test_assert(strncmp(line, "target ", 7) == 0);
+		}
+	}
+	fclose(f);
+	test_assert(samples[0] == REPS && samples[1] == REPS);
+	test_assert(summaries == 2 && bandwidths == 1);
+}
+
+int main(int argc, char *argv[]) {
+	return test_main(argc, argv);
+}
