@@ -32,7 +32,8 @@ struct wcp_sample {
 	uint64_t frames; // acknowledged in the measured window, all clients together
 	double elapsed_s, rate;
 	double relay_cpu_s, emu_cpu_s, weston_cpu_s, client_cpu_s; // in the window
-	uint64_t damage_bytes, copy_bytes; // per frame, as the client accounts them
+	uint64_t damage_bytes; // per frame, as the client accounts it
+	uint64_t copy_bytes; // per commit, as the proxy over cross-domain counts it; 0 elsewhere
 	bool has_memory;
 	struct wcp_memory proxy_memory; // the proxy's, at the end of the window
 };

@@ -7,7 +7,7 @@
  *   ready pid=P clients=N                  (idle mode: every window is configured)
  *   measure pid=P                          (the warm-up is over; the measured window starts)
  *   result pid=P mode=M clients=N frames=F elapsed_s=S rate=R size=WxH damage_bytes=B
- *          copy_bytes=C                    (the measured window is over)
+ *                                          (the measured window is over)
  * With --hold, the client then stays connected, idle, until SIGTERM: whoever measures it can
  * still read the CPU time of the processes serving it.
  */
@@ -66,8 +66,6 @@ struct buffer {
 	struct wl_buffer *wl_buffer;
 	uint8_t *data;
 	bool busy; // attached and not yet released
-	bool used; // committed at least once: its content is known to a mirror
-	pixman_region32_t stale; // damaged by other buffers' commits since its last commit
 };
 
 struct bench;
@@ -92,7 +90,7 @@ struct bench {
 	bool measuring, done;
 	int64_t warmup_end_ns, measure_start_ns, measure_end_ns;
 	uint64_t acked, acked_start, acked_end;
-	uint64_t commits, damage_bytes, copy_bytes; // since the measured window started
+	uint64_t commits, damage_bytes; // since the measured window started
 };
 
 static volatile sig_atomic_t stop_requested;
@@ -286,7 +284,7 @@ static void count_ack(struct bench *bench) {
 		bench->measuring = true;
 		bench->measure_start_ns = now;
 		bench->acked_start = bench->acked;
-		bench->commits = bench->damage_bytes = bench->copy_bytes = 0;
+		bench->commits = bench->damage_bytes = 0;
 		printf("measure pid=%d\n", (int)getpid());
 		fflush(stdout);
 		return;
@@ -438,7 +436,6 @@ static bool create_buffers(struct conn *conn, const struct options *opts) {
 			wl_shm_pool_create_buffer(conn->pool, (int32_t)(buffer_size * i),
 				conn->width, conn->height, stride, WL_SHM_FORMAT_XRGB8888);
 		wl_buffer_add_listener(buffer->wl_buffer, &window_buffer_listener, &buffer->busy);
-		pixman_region32_init(&buffer->stale);
 	}
 	return true;
 }
@@ -462,33 +459,6 @@ static uint64_t region_bytes(pixman_region32_t *region) {
 			(uint64_t)(boxes[i].y2 - boxes[i].y1);
 	}
 	return pixels * BPP;
-}
-
-/**
- * Accounts what a relay that keeps one mirror per buffer must copy for this commit: the whole
- * buffer the first time, then what other commits damaged since this buffer was last shown,
- * together with this frame's own damage.
- */
-static void account_copy(struct conn *conn, struct buffer *buffer, pixman_region32_t *damage) {
-	struct bench *bench = conn->bench;
-	uint64_t copy;
-	if (!buffer->used) {
-		copy = (uint64_t)conn->width * (uint64_t)conn->height * BPP;
-		buffer->used = true;
-	} else {
-		pixman_region32_union(&buffer->stale, &buffer->stale, damage);
-		copy = region_bytes(&buffer->stale);
-	}
-	pixman_region32_clear(&buffer->stale);
-	for (uint32_t i = 0; i < bench->opts.buffers; i++) {
-		if (&conn->buffers[i] != buffer) {
-			pixman_region32_union(
-				&conn->buffers[i].stale, &conn->buffers[i].stale, damage);
-		}
-	}
-	bench->commits++;
-	bench->damage_bytes += region_bytes(damage);
-	bench->copy_bytes += copy;
 }
 
 /** Draws and commits the next frame into a free buffer; false when every buffer is busy. */
@@ -525,7 +495,8 @@ static bool draw_frame(struct conn *conn) {
 		conn->pending = wl_display_sync(conn->window.display);
 		wl_callback_add_listener(conn->pending, &ack_listener, conn);
 	}
-	account_copy(conn, buffer, &damage);
+	conn->bench->commits++;
+	conn->bench->damage_bytes += region_bytes(&damage);
 	pixman_region32_fini(&damage);
 	buffer->busy = true;
 	conn->frame++;
@@ -614,11 +585,10 @@ static void print_result(const struct bench *bench) {
 	uint64_t commits = bench->commits > 0 ? bench->commits : 1;
 	const struct conn *first = &bench->conns[0];
 	printf("result pid=%d mode=%s clients=%" PRIu32 " frames=%" PRIu64
-	       " elapsed_s=%.6f rate=%.3f size=%" PRId32 "x%" PRId32 " damage_bytes=%" PRIu64
-	       " copy_bytes=%" PRIu64 "\n",
+	       " elapsed_s=%.6f rate=%.3f size=%" PRId32 "x%" PRId32 " damage_bytes=%" PRIu64 "\n",
 		(int)getpid(), modes[opts->mode], opts->clients, frames, elapsed,
 		elapsed > 0 ? (double)frames / elapsed : 0.0, first->width, first->height,
-		bench->damage_bytes / commits, bench->copy_bytes / commits);
+		bench->damage_bytes / commits);
 	fflush(stdout);
 }
 
@@ -630,7 +600,6 @@ static void destroy_conn(struct conn *conn) {
 		struct buffer *buffer = &conn->buffers[i];
 		if (buffer->wl_buffer != NULL) {
 			wl_buffer_destroy(buffer->wl_buffer);
-			pixman_region32_fini(&buffer->stale);
 		}
 	}
 	if (conn->pool != NULL) {

@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <poll.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -150,6 +151,51 @@ static void read_cpu(const struct wcp_path *path, const struct wcp_weston *westo
 	out->client = sample_process_cpu(client);
 }
 
+/** The proxy's copy counters, from the "stats:" lines it logs on SIGUSR1. */
+struct copy_stats {
+	double commits, copied;
+};
+
+/** The number of "stats:" lines in the log; the last one's counters into *last. */
+static int read_stats(const char *log, struct copy_stats *last) {
+	FILE *f = fopen(log, "re");
+	if (f == NULL) {
+		return 0;
+	}
+	char line[512];
+	int count = 0;
+	while (fgets(line, sizeof(line), f) != NULL) {
+		if (strstr(line, " stats: ") != NULL &&
+			field(line, "shm_commits", &last->commits) &&
+			field(line, "shm_copied_bytes", &last->copied)) {
+			count++;
+		}
+	}
+	fclose(f);
+	return count;
+}
+
+/** Asks the proxy over cross-domain for its counters; false on another path or no answer. */
+static bool proxy_copy_stats(const struct wcp_path *path, struct copy_stats *out) {
+	pid_t proxy = path_proxy_pid(path);
+	if (path->kind != WCP_PATH_EMU || proxy <= 0) {
+		return false;
+	}
+	struct copy_stats ignored;
+	int before = read_stats(path->relay->log_path, &ignored);
+	if (kill(proxy, SIGUSR1) != 0) {
+		return false;
+	}
+	long long deadline = proc_now_ms() + 2000;
+	while (read_stats(path->relay->log_path, out) <= before) {
+		if (proc_now_ms() > deadline) {
+			return false;
+		}
+		proc_sleep_ms(2);
+	}
+	return true;
+}
+
 bool measure_run(struct wcp_path *path, struct wcp_weston *weston, const char *const argv[],
 	uint32_t timeout_ms, struct wcp_sample *out) {
 	*out = (struct wcp_sample){0};
@@ -161,20 +207,23 @@ bool measure_run(struct wcp_path *path, struct wcp_weston *weston, const char *c
 	char line[512];
 	double pid;
 	struct cpu_times start, end;
+	struct copy_stats copy_start, copy_end;
+	bool has_copy = false;
 	bool ok = client_expect(&run, "measure", line, sizeof(line), deadline) &&
 		field(line, "pid", &pid);
 	if (ok) {
 		read_cpu(path, weston, (pid_t)pid, &start);
+		has_copy = proxy_copy_stats(path, &copy_start);
 		ok = client_expect(&run, "result", line, sizeof(line), deadline);
 	}
 	if (ok) {
 		read_cpu(path, weston, (pid_t)pid, &end);
+		has_copy = has_copy && proxy_copy_stats(path, &copy_end);
 		pid_t proxy = path_proxy_pid(path);
 		out->has_memory = proxy > 0 && sample_memory(proxy, &out->proxy_memory);
-		double frames, elapsed, rate, damage, copy;
+		double frames, elapsed, rate, damage;
 		ok = field(line, "frames", &frames) && field(line, "elapsed_s", &elapsed) &&
-			field(line, "rate", &rate) && field(line, "damage_bytes", &damage) &&
-			field(line, "copy_bytes", &copy);
+			field(line, "rate", &rate) && field(line, "damage_bytes", &damage);
 		if (!ok) {
 			fprintf(stderr, "malformed client result: %s\n", line);
 		}
@@ -182,7 +231,10 @@ bool measure_run(struct wcp_path *path, struct wcp_weston *weston, const char *c
 		out->elapsed_s = elapsed;
 		out->rate = rate;
 		out->damage_bytes = (uint64_t)damage;
-		out->copy_bytes = (uint64_t)copy;
+		double commits = has_copy ? copy_end.commits - copy_start.commits : 0;
+		out->copy_bytes = commits > 0
+			? (uint64_t)((copy_end.copied - copy_start.copied) / commits)
+			: 0;
 		out->relay_cpu_s = end.relay - start.relay;
 		out->emu_cpu_s = end.emu - start.emu;
 		out->weston_cpu_s = end.weston - start.weston;

@@ -125,12 +125,17 @@ static void describe(const struct wcp_results *results, size_t s, FILE *out) {
 	if (direct.ok > 0) {
 		double floor_ms = (double)direct.damage_bytes / results->bandwidth[s] * 1000.0;
 		fprintf(out,
-			" Damaged per frame: %.3f MiB; to copy into a per-buffer mirror (the damage"
-			" since that buffer was last shown): %.3f MiB. memcpy floor of the damage:"
-			" %.3f ms at the %.2f GB/s of a frame-sized copy, %.3f ms out of cache.",
-			(double)direct.damage_bytes / MIB, (double)direct.copy_bytes / MIB,
-			floor_ms, results->bandwidth[s] / 1e9,
+			" Damaged per frame: %.3f MiB. memcpy floor of the damage: %.3f ms at the"
+			" %.2f GB/s of a frame-sized copy, %.3f ms out of cache.",
+			(double)direct.damage_bytes / MIB, floor_ms, results->bandwidth[s] / 1e9,
 			(double)direct.damage_bytes / results->streaming_bandwidth * 1000.0);
+	}
+	struct summary emu = summarize(results, s, WCP_PATH_EMU);
+	if (emu.ok > 0 && emu.copy_bytes > 0) {
+		fprintf(out,
+			" The proxy over cross-domain copied %.3f MiB per commit into host memory"
+			" (the damage since the host buffer it chose was last written).",
+			(double)emu.copy_bytes / MIB);
 	}
 	fputs("\n\n", out);
 }

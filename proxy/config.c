@@ -99,7 +99,7 @@ void config_usage(FILE *out) {
 	      "exits with its status when it exits. Readiness goes to $NOTIFY_SOCKET.\n"
 	      "\n"
 	      "WL_CROSS_PROXY_DEBUG=guest,host (or all) traces every message relayed\n"
-	      "in that direction.\n",
+	      "in that direction. SIGUSR1 logs how much shm memory was copied.\n",
 		out);
 }
 

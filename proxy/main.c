@@ -65,6 +65,11 @@ static bool verify_host(const struct wcp_config *config) {
 	return ok;
 }
 
+static int handle_stats(int signal_number, void *data) {
+	server_log_stats(data);
+	return 0;
+}
+
 static bool start_command(struct wcp_server *server, char **command) {
 	command_pid = fork();
 	if (command_pid < 0) {
@@ -174,6 +179,7 @@ int main(int argc, char *argv[]) {
 		wl_event_loop_add_signal(server->loop, SIGTERM, handle_stop, NULL),
 		wl_event_loop_add_signal(server->loop, SIGINT, handle_stop, NULL),
 		wl_event_loop_add_signal(server->loop, SIGCHLD, handle_child, NULL),
+		wl_event_loop_add_signal(server->loop, SIGUSR1, handle_stats, server),
 	};
 	const char *mode = server->direct ? "direct to the host compositor" : "cross-domain";
 	wcp_log(WCP_INFO, "listening on %s (%s)", server->socket_name, mode);

@@ -1,6 +1,7 @@
 #include "server.h"
 
 #include <errno.h>
+#include <inttypes.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -204,6 +205,11 @@ void server_run(struct wcp_server *server) {
 		}
 		wl_event_loop_dispatch(server->loop, -1);
 	}
+}
+
+void server_log_stats(const struct wcp_server *server) {
+	wcp_log(WCP_INFO, "stats: shm_commits=%" PRIu64 " shm_copied_bytes=%" PRIu64 " clients=%d",
+		server->shm_commits, server->shm_copied_bytes, wl_list_length(&server->clients));
 }
 
 void server_destroy(struct wcp_server *server) {

@@ -27,7 +27,14 @@ struct wcp_server {
 
 	struct wl_list clients; // wcp_client.link
 	bool running;
+
+	// Since start, over cross-domain: logged on SIGUSR1 (server_log_stats).
+	uint64_t shm_commits; // commits that copied an shm buffer to the host
+	uint64_t shm_copied_bytes;
 };
+
+/** Logs the counters above as one "stats:" line. */
+void server_log_stats(const struct wcp_server *server);
 
 /** A server with no socket yet; NULL on failure. */
 struct wcp_server *server_create(bool direct, const char *device, const char *host_display);

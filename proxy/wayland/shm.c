@@ -247,10 +247,13 @@ size_t shm_buffer_size(const struct wcp_shm_buffer *buffer) {
 	return (size_t)buffer->stride * (size_t)buffer->height;
 }
 
-bool shm_buffer_copy(const struct wcp_shm_buffer *buffer, uint8_t *dst, pixman_region32_t *region) {
+bool shm_buffer_copy(const struct wcp_shm_buffer *buffer, uint8_t *dst, pixman_region32_t *region,
+	size_t *copied) {
 	const uint8_t *src = buffer->guest->data + buffer->offset;
 	int32_t bpp = format_bpp(buffer->format);
+	*copied = 0;
 	if (bpp == 0) {
+		*copied = shm_buffer_size(buffer);
 		struct wcp_copy_rows all = {
 			.dst = dst,
 			.src = src,
@@ -280,6 +283,7 @@ bool shm_buffer_copy(const struct wcp_shm_buffer *buffer, uint8_t *dst, pixman_r
 			.row_bytes = (size_t)(box->x2 - box->x1) * (size_t)bpp,
 			.rows = (size_t)(box->y2 - box->y1),
 		};
+		*copied += copies[n - 1].row_bytes * copies[n - 1].rows;
 		if (n == MAX_COPY_RECTS || i == count - 1) {
 			ok = sigbus_copy_rows(copies, n);
 			n = 0;

@@ -41,10 +41,11 @@ size_t shm_buffer_size(const struct wcp_shm_buffer *buffer);
 /**
  * Copies `region` (buffer coordinates, clipped to the buffer) from the
  * guest's memory to `dst`, a host copy laid out as the buffer is but
- * starting at its offset. False when the guest's memory is gone (its file
- * was shrunk under the mapping).
+ * starting at its offset; *copied gets the bytes copied. False when the
+ * guest's memory is gone (its file was shrunk under the mapping).
  */
-bool shm_buffer_copy(const struct wcp_shm_buffer *buffer, uint8_t *dst, pixman_region32_t *region);
+bool shm_buffer_copy(const struct wcp_shm_buffer *buffer, uint8_t *dst, pixman_region32_t *region,
+	size_t *copied);
 
 /* Interceptors and observers (listed in interceptors.c). */
 void wl_shm_req_create_pool(struct wcp_object *object, uint32_t opcode,

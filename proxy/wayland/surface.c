@@ -7,6 +7,7 @@
 
 #include "client.h"
 #include "log.h"
+#include "server.h"
 #include "wayland/forward.h"
 #include "wayland/shm.h"
 #include "wayland/swapchain.h"
@@ -229,8 +230,12 @@ static bool present_shm(struct wcp_object *object, struct wcp_surface *surface,
 	pixman_region32_t copy;
 	pixman_region32_init(&copy);
 	stale_region(surface, host, &copy);
-	bool ok = shm_buffer_copy(buffer, host->data, &copy);
+	size_t copied;
+	bool ok = shm_buffer_copy(buffer, host->data, &copy, &copied);
 	pixman_region32_fini(&copy);
+	struct wcp_server *server = object->client->server;
+	server->shm_commits++;
+	server->shm_copied_bytes += copied;
 	if (!ok) {
 		// What the host buffer holds is now unknown.
 		host->synced_seq = 0;

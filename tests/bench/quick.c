@@ -56,8 +56,9 @@ static int check_sample(const char *line) {
 	test_assert(number(line, "rate") > 0);
 	double damage = number(line, "damage_bytes");
 	test_assert(damage > 0 && damage <= MAX_DAMAGE_BYTES);
-	// Every buffer is copied whole once, so the average may lie above the damage.
-	test_assert(number(line, "copy_bytes") >= damage);
+	// Over cross-domain the proxy copies at least the damage (more while a host
+	// buffer catches up); elsewhere nothing is counted.
+	test_assert(emu ? number(line, "copy_bytes") >= damage : number(line, "copy_bytes") == 0);
 	test_assert(number(line, "relay_cpu_s") >= 0 && number(line, "emu_cpu_s") >= 0);
 	test_assert(!emu || number(line, "proxy_hwm_kib") > 0);
 	test_assert(emu || number(line, "relay_cpu_s") == 0);

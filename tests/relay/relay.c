@@ -158,6 +158,58 @@ TEST_OPTS(one_buffer_is_enough_over_cross_domain, .timeout_s = 120) {
 	weston_stop(weston);
 }
 
+/** The proxy's copy counters: it logs them on SIGUSR1. */
+static void copy_counters(struct wcp_relay *relay, uint64_t *commits, uint64_t *bytes) {
+	test_assert(kill(relay->proxy->pid, SIGUSR1) == 0);
+	long long deadline = proc_now_ms() + 5000;
+	for (;;) {
+		char *log = NULL;
+		const char *argv[] = {"cat", relay->log_path, NULL};
+		test_assert(proc_run_capture(argv, NULL, 5000, &log) == 0);
+		const char *line = strstr(log, " stats: ");
+		if (line != NULL) {
+			unsigned long long c, b;
+			test_assert(sscanf(line, " stats: shm_commits=%llu shm_copied_bytes=%llu",
+					    &c, &b) == 2);
+			*commits = c;
+			*bytes = b;
+			free(log);
+			return;
+		}
+		free(log);
+		test_assert(proc_now_ms() < deadline);
+		proc_sleep_ms(10);
+	}
+}
+
+/**
+ * What the proxy copies follows the damage: a whole frame for full damage,
+ * and for 16 single pixels a frame, two frames' pixels (the host buffer
+ * being written last showed the frame before the previous one) after the
+ * first whole copies.
+ */
+TEST_OPTS(copies_follow_the_damage, .timeout_s = 60) {
+	struct wcp_weston *weston = weston_start(&(struct wcp_weston_opts){320, 240, NULL});
+	const uint64_t frame = 320 * 240 * 4;
+	static const char *const damages[] = {"full", "pixels"};
+	for (size_t i = 0; i < 2; i++) {
+		struct wcp_relay *relay = relay_start(weston, WCP_RELAY_EMU);
+		check_pattern(weston, relay, "xrgb8888", damages[i], "sync", "1");
+		uint64_t commits, bytes;
+		copy_counters(relay, &commits, &bytes);
+		test_log("%s: %llu commits, %llu bytes copied", damages[i],
+			(unsigned long long)commits, (unsigned long long)bytes);
+		test_assert(commits == 100);
+		if (i == 0) {
+			test_assert(bytes == commits * frame);
+		} else {
+			test_assert(bytes <= 2 * frame + commits * 2 * 16 * 4);
+		}
+		relay_stop(relay);
+	}
+	weston_stop(weston);
+}
+
 TEST_OPTS(resized_pool_and_window_over_cross_domain, .timeout_s = 60) {
 	struct wcp_weston *weston = weston_start(&(struct wcp_weston_opts){320, 240, NULL});
 	struct wcp_relay *relay = relay_start(weston, WCP_RELAY_EMU);
