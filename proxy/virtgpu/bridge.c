@@ -56,6 +56,7 @@ struct wcp_cd_bridge {
 	struct wl_list read_pipes; // bridge_read_pipe.link
 	struct wl_list write_pipes; // bridge_write_pipe.link
 	bool host_eof; // close once `out` is drained
+	bool want_writable; // the local socket's source also waits for room to write
 };
 
 enum wcp_fd_kind bridge_fd_kind(int fd) {
@@ -151,8 +152,11 @@ static void flush_out(struct wcp_cd_bridge *bridge) {
 			fdpass_send(bridge->fd, &iov, 1, chunk->fds, chunk->fd_count, MSG_DONTWAIT);
 		if (n < 0) {
 			if (errno == EAGAIN || errno == EINTR) {
-				wl_event_source_fd_update(
-					bridge->source, WL_EVENT_READABLE | WL_EVENT_WRITABLE);
+				if (!bridge->want_writable) {
+					bridge->want_writable = true;
+					wl_event_source_fd_update(bridge->source,
+						WL_EVENT_READABLE | WL_EVENT_WRITABLE);
+				}
 				return;
 			}
 			wcp_log_errno(WCP_ERROR, "bridge: writing to the local socket");
@@ -170,7 +174,11 @@ static void flush_out(struct wcp_cd_bridge *bridge) {
 	if (bridge->fd < 0) {
 		return;
 	}
-	wl_event_source_fd_update(bridge->source, WL_EVENT_READABLE);
+	if (bridge->want_writable) {
+		// A system call per flush otherwise: only when it changes.
+		bridge->want_writable = false;
+		wl_event_source_fd_update(bridge->source, WL_EVENT_READABLE);
+	}
 	if (bridge->host_eof) {
 		bridge_close(bridge, "the host closed the connection");
 	}
