@@ -181,9 +181,10 @@ static void memory_table(const struct wcp_results *results, FILE *out) {
 	fprintf(out,
 		"### Memory of the proxy\n\n"
 		"Resident memory from /proc/PID/status, in MiB. Idle clients have a window"
-		" and no buffer. During a run, the proxy maps each client's pool and its"
-		" mirror: that memory (RssShmem) is the client's own buffers again and is"
-		" shown apart from the rest (RssAnon + RssFile).\n\n");
+		" and no buffer. During a run, the proxy maps each client's pool and, over"
+		" cross-domain, its surfaces' host buffers: that memory (RssShmem) is the"
+		" client's own buffers again and is shown apart from the rest (RssAnon +"
+		" RssFile).\n\n");
 	fputs("| path | idle | idle peak (VmHWM) | 1 idle client | per extra idle client |"
 	      " emulator idle |",
 		out);
