@@ -167,6 +167,15 @@ int main(int argc, char *argv[]) {
 	if (!verify_host(&config)) {
 		return 1;
 	}
+	// From here the loop's signal sources take these; until it runs they
+	// wait, instead of killing a proxy whose socket already exists.
+	sigset_t handled;
+	sigemptyset(&handled);
+	sigaddset(&handled, SIGTERM);
+	sigaddset(&handled, SIGINT);
+	sigaddset(&handled, SIGUSR1);
+	sigaddset(&handled, SIGCHLD);
+	sigprocmask(SIG_BLOCK, &handled, NULL);
 	struct wcp_server *server = server_start(&config);
 	if (server == NULL) {
 		return 1;

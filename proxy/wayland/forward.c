@@ -155,6 +155,35 @@ struct wcp_object *forward_from_resource(struct wl_resource *resource) {
 }
 
 /**
+ * A request with nowhere to go: its object, or one it names, has no host
+ * side (the host ended it, or it was bound as its global went away). The
+ * guest sees what a compositor that ignores it would give: objects for its
+ * new ids, inert too, and a destructor still ends its object.
+ */
+static void drop_request(struct wcp_object *object, uint32_t opcode, const struct wl_message *msg,
+	union wl_argument *args) {
+	char types[MAX_ARGS];
+	size_t count = parse_signature(msg->signature, types);
+	close_fd_args(types, count, args);
+	struct wl_client *wl_client = wl_resource_get_client(object->resource);
+	for (size_t i = 0; i < count && object->client != NULL; i++) {
+		if (types[i] != 'n' || msg->types[i] == NULL) {
+			continue;
+		}
+		struct wl_resource *created = wl_resource_create(wl_client, msg->types[i],
+			wl_resource_get_version(object->resource), args[i].n);
+		if (created == NULL) {
+			wl_client_post_no_memory(wl_client);
+			return;
+		}
+		forward_create_inert(object->client, created);
+	}
+	if ((object->meta->destructor_requests >> opcode) & 1u) {
+		wl_resource_destroy(object->resource);
+	}
+}
+
+/**
  * Over cross-domain a guest's fd reaches the host only as a pipe's write
  * end (the host writes, the guest reads) or as a buffer of the device; the
  * relayed protocols take nothing else (shm pools are the proxy's own). A
@@ -205,14 +234,16 @@ struct wcp_object *forward_request(struct wcp_object *object, uint32_t opcode,
 			struct wcp_object *arg =
 				forward_from_resource((struct wl_resource *)args[i].o);
 			out[i].o = arg->proxy != NULL ? (struct wl_object *)arg->proxy : NULL;
+			if (out[i].o == NULL && !nullable[i] && !arg->local) {
+				// Inert: the request goes nowhere, as one on it would.
+				drop_request(object, opcode, msg, args);
+				return NULL;
+			}
 			if (out[i].o == NULL && !nullable[i]) {
-				// A local object, or one the host has ended: the host
-				// cannot be told of it (and libwayland would abort).
+				// A local object: the host cannot be told of it (and
+				// libwayland would abort).
 				const char *name = arg->meta->interface->name;
 				uint32_t id = wl_resource_get_id(arg->resource);
-				wcp_log(WCP_ERROR,
-					"%s.%s names %s@%" PRIu32 ", which the host does not have",
-					object->meta->interface->name, msg->name, name, id);
 				wl_client_post_implementation_error(
 					wl_resource_get_client(resource),
 					"%s.%s cannot name %s@%" PRIu32 " to the host",
@@ -297,12 +328,7 @@ static int dispatch_request(const void *impl, void *target, uint32_t opcode,
 		return 0;
 	}
 	if (object->proxy == NULL) {
-		// The host object is gone: the request has nowhere to go.
-		char types[MAX_ARGS];
-		close_fd_args(types, parse_signature(msg->signature, types), args);
-		if ((object->meta->destructor_requests >> opcode) & 1u) {
-			wl_resource_destroy(resource);
-		}
+		drop_request(object, opcode, msg, args);
 		return 0;
 	}
 	if (trace_guest) {

@@ -144,7 +144,9 @@ static void handle_host_global_remove(void *data, struct wl_registry *registry, 
 		if (global->name != name) {
 			continue;
 		}
-		if (global->advertised > 0 && !global->removed) {
+		// Guests told of no global yet (the host's list is still coming)
+		// are not told of its removal either.
+		if (global->advertised > 0 && !global->removed && client->registry_sync == NULL) {
 			struct wl_resource *resource;
 			wl_resource_for_each(resource, &client->registries) {
 				wl_registry_send_global_remove(resource, name);

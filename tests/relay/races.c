@@ -20,13 +20,15 @@
 #include "proc.h"
 #include "relay.h"
 #include "test.h"
+#include "xdg-output-unstable-v1-client-protocol.h"
 
 #define HOST_SOCKET "wcp-globals-host"
 
 /*
- * The host: wl_compositor and wl_output, whose objects accept every request
- * and do nothing (a released wl_output stays alive on this side, as if the
- * release were still on its way). SIGUSR1 removes the wl_output global;
+ * The host: wl_compositor, wl_output and zxdg_output_manager_v1, whose
+ * objects accept every request and do nothing (a released wl_output stays
+ * alive on this side, as if the release were still on its way). SIGUSR1
+ * removes the wl_output global;
  * SIGUSR2 sends wl_surface.enter for the newest surface and output. It
  * writes a byte to its pipe for each thing it did: 's' started, 'b' bound
  * an output, 'r' removed, 'e' sent enter.
@@ -50,7 +52,7 @@ static int host_ignore(const void *impl, void *target, uint32_t opcode,
 	struct host *host = wl_resource_get_user_data(resource);
 	for (const char *p = msg->signature; *p != '\0'; p++) {
 		if (*p == 'n') {
-			// wl_compositor.create_surface and create_region.
+			// create_surface, create_region, get_xdg_output: the first argument.
 			struct wl_resource *created =
 				wl_resource_create(wl_resource_get_client(resource), msg->types[0],
 					wl_resource_get_version(resource), args[0].n);
@@ -73,6 +75,13 @@ static void host_bind_output(struct wl_client *client, void *data, uint32_t vers
 static void host_bind_compositor(
 	struct wl_client *client, void *data, uint32_t version, uint32_t id) {
 	struct wl_resource *resource = wl_resource_create(client, &wl_compositor_interface, 4, id);
+	wl_resource_set_dispatcher(resource, host_ignore, NULL, data, NULL);
+}
+
+static void host_bind_xdg_output_manager(
+	struct wl_client *client, void *data, uint32_t version, uint32_t id) {
+	struct wl_resource *resource =
+		wl_resource_create(client, &zxdg_output_manager_v1_interface, 3, id);
 	wl_resource_set_dispatcher(resource, host_ignore, NULL, data, NULL);
 }
 
@@ -109,6 +118,8 @@ static void host_run(int notify_fd) {
 	wl_global_create(display, &wl_compositor_interface, 4, &host, host_bind_compositor);
 	host.output_global =
 		wl_global_create(display, &wl_output_interface, 3, &host, host_bind_output);
+	wl_global_create(
+		display, &zxdg_output_manager_v1_interface, 3, &host, host_bind_xdg_output_manager);
 	struct wl_event_loop *loop = wl_display_get_event_loop(display);
 	wl_event_loop_add_signal(loop, SIGUSR1, host_signal, &host);
 	wl_event_loop_add_signal(loop, SIGUSR2, host_signal, &host);
@@ -137,7 +148,7 @@ struct guest {
 	struct wcp_relay *relay;
 	struct wl_display *display;
 	struct wl_registry *registry;
-	uint32_t output_name, compositor_name, removed_name;
+	uint32_t output_name, compositor_name, xdg_output_manager_name, removed_name;
 	int enters;
 };
 
@@ -148,6 +159,8 @@ static void guest_global(void *data, struct wl_registry *registry, uint32_t name
 		guest->output_name = name;
 	} else if (strcmp(interface, "wl_compositor") == 0) {
 		guest->compositor_name = name;
+	} else if (strcmp(interface, "zxdg_output_manager_v1") == 0) {
+		guest->xdg_output_manager_name = name;
 	}
 }
 
@@ -210,7 +223,15 @@ TEST(bind_crossing_a_global_removal_gets_an_inert_object) {
 		wl_registry_bind(guest.registry, guest.output_name, &wl_output_interface, 3);
 	test_assert(wl_display_roundtrip(guest.display) >= 0);
 	test_assert(guest.removed_name == guest.output_name);
-	// The object does nothing and can be released; the host saw no bind.
+	// The object does nothing, as clients use a new output: the xdg_output
+	// made for it is inert too. Both can be destroyed; the host saw no bind.
+	test_assert(guest.xdg_output_manager_name != 0);
+	struct zxdg_output_manager_v1 *manager = wl_registry_bind(guest.registry,
+		guest.xdg_output_manager_name, &zxdg_output_manager_v1_interface, 3);
+	struct zxdg_output_v1 *xdg_output = zxdg_output_manager_v1_get_xdg_output(manager, output);
+	test_assert(wl_display_roundtrip(guest.display) >= 0);
+	zxdg_output_v1_destroy(xdg_output);
+	zxdg_output_manager_v1_destroy(manager);
 	wl_output_release(output);
 	test_assert(wl_display_roundtrip(guest.display) >= 0);
 	test_assert(host_next(guest.host_fd, 100) == 0);
