@@ -6,6 +6,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 #include <wayland-client-protocol.h>
+#include <wayland-server-protocol.h>
 
 #include "client.h"
 #include "log.h"
@@ -13,19 +14,43 @@
 #include "virtgpu/channel.h"
 #include "wayland/shm.h"
 
-/** Free host buffers a surface keeps once the host has released them. */
+/** Host buffers a surface keeps once the host has released them. */
 #define KEEP 3
 
 /**
  * Host buffers one surface may have at once. The host holds one or two;
- * more are made only while commits run ahead of the host's releases, and
- * a host that holds this many is not releasing at all.
+ * more are made only while commits run ahead of the host's releases.
  */
-#define MAX 16
+#define MAX 4
+
+/** Held by the host at most, for the guest's buffers to be released early. */
+#define EARLY 2
+
+static void set_guest_release(struct wcp_host_buffer *host, struct wl_resource *guest) {
+	if (host->guest_release != NULL) {
+		wl_list_remove(&host->guest_release_destroy.link);
+	}
+	host->guest_release = guest;
+	if (guest != NULL) {
+		wl_resource_add_destroy_listener(guest, &host->guest_release_destroy);
+	}
+}
+
+static void handle_guest_release_destroy(struct wl_listener *listener, void *data) {
+	struct wcp_host_buffer *host = wl_container_of(listener, host, guest_release_destroy);
+	wl_list_remove(&listener->link);
+	host->guest_release = NULL;
+}
 
 static void host_buffer_destroy(struct wcp_host_buffer *host) {
+	if (host->guest_release != NULL) {
+		// Its surface is gone: the guest may have its buffer back.
+		wl_buffer_send_release(host->guest_release);
+		set_guest_release(host, NULL);
+	}
 	wl_list_remove(&host->link);
 	host->chain->count--;
+	host->chain->busy -= host->busy ? 1 : 0;
 	wl_buffer_destroy(host->buffer);
 	munmap(host->data, host->map_size);
 	free(host);
@@ -39,10 +64,20 @@ static bool same_layout(const struct wcp_host_buffer *host, const struct wcp_shm
 
 static void handle_release(void *data, struct wl_buffer *buffer) {
 	struct wcp_host_buffer *host = data;
+	struct wcp_swapchain *chain = host->chain;
+	if (!host->busy) {
+		return;
+	}
 	host->busy = false;
-	if (host->chain->count > KEEP) {
+	chain->busy--;
+	if (host->guest_release != NULL) {
+		wl_buffer_send_release(host->guest_release);
+		set_guest_release(host, NULL);
+	}
+	if (chain->count > KEEP) {
 		host_buffer_destroy(host);
 	}
+	chain->freed(chain->data);
 }
 
 static const struct wl_buffer_listener host_buffer_listener = {
@@ -101,6 +136,7 @@ static struct wcp_host_buffer *host_buffer_create(
 		return NULL;
 	}
 	wl_buffer_add_listener(host->buffer, &host_buffer_listener, host);
+	host->guest_release_destroy.notify = handle_guest_release_destroy;
 	host->chain = chain;
 	host->width = guest->width;
 	host->height = guest->height;
@@ -111,10 +147,10 @@ static struct wcp_host_buffer *host_buffer_create(
 	return host;
 }
 
-void swapchain_init(struct wcp_swapchain *chain, struct wcp_client *client) {
-	chain->client = client;
+void swapchain_init(struct wcp_swapchain *chain, struct wcp_client *client,
+	void (*freed)(void *data), void *data) {
+	*chain = (struct wcp_swapchain){.client = client, .freed = freed, .data = data};
 	wl_list_init(&chain->buffers);
-	chain->count = 0;
 }
 
 void swapchain_finish(struct wcp_swapchain *chain) {
@@ -125,7 +161,8 @@ void swapchain_finish(struct wcp_swapchain *chain) {
 }
 
 struct wcp_host_buffer *swapchain_acquire(
-	struct wcp_swapchain *chain, const struct wcp_shm_buffer *guest) {
+	struct wcp_swapchain *chain, const struct wcp_shm_buffer *guest, bool *full) {
+	*full = false;
 	struct wcp_host_buffer *best = NULL, *host, *tmp;
 	wl_list_for_each_safe(host, tmp, &chain->buffers, link) {
 		if (host->busy) {
@@ -143,9 +180,24 @@ struct wcp_host_buffer *swapchain_acquire(
 		return best;
 	}
 	if (chain->count >= MAX) {
-		wcp_log(WCP_ERROR, "the host holds %d buffers of one surface and releases none",
-			chain->count);
+		*full = true;
 		return NULL;
 	}
 	return host_buffer_create(chain, guest);
+}
+
+void swapchain_attached(struct wcp_host_buffer *host) {
+	if (!host->busy) {
+		host->busy = true;
+		host->chain->busy++;
+	}
+}
+
+void swapchain_release_guest(struct wcp_host_buffer *host, struct wl_resource *guest) {
+	if (host->chain->busy <= EARLY) {
+		wl_buffer_send_release(guest);
+	} else {
+		// Commits run ahead of the host: hold the guest back.
+		set_guest_release(host, guest);
+	}
 }

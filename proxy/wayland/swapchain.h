@@ -4,6 +4,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <wayland-server-core.h>
 #include <wayland-util.h>
 
 struct wcp_client;
@@ -14,8 +15,13 @@ struct wcp_shm_buffer;
  * guest's shm buffer into one of them and releases the guest's buffer at
  * once; the host shows the copy and releases it when it is done. A host
  * buffer the host holds is never written: the next commit goes into a free
- * one, made when there is none. The caller marks a host buffer busy once
- * it has attached it.
+ * one, made when there is none, up to a few. The caller marks a host
+ * buffer busy once it has attached it.
+ *
+ * A guest that commits faster than the host releases is held back: past a
+ * few host buffers in use, the guest's release waits for the host's
+ * (swapchain_hold_release), and when none is free at all the surface's
+ * owner is told once one comes free (`freed`).
  */
 
 struct wcp_host_buffer {
@@ -27,27 +33,42 @@ struct wcp_host_buffer {
 	uint32_t format;
 	bool busy; // attached on the host and not released yet
 	uint64_t synced_seq; // the surface commit whose content it holds; 0 = none
+	struct wl_resource *guest_release; // a guest wl_buffer released with this one
+	struct wl_listener guest_release_destroy;
 	struct wl_list link; // wcp_swapchain.buffers
 };
 
 struct wcp_swapchain {
 	struct wcp_client *client;
 	struct wl_list buffers; // wcp_host_buffer.link
-	int count;
+	int count, busy;
+	void (*freed)(void *data); // a host buffer came free
+	void *data;
 };
 
-void swapchain_init(struct wcp_swapchain *chain, struct wcp_client *client);
+void swapchain_init(struct wcp_swapchain *chain, struct wcp_client *client,
+	void (*freed)(void *data), void *data);
 
 /** Destroys every host buffer (the host may still hold some: it keeps its copy). */
 void swapchain_finish(struct wcp_swapchain *chain);
 
 /**
  * A free host buffer with the guest buffer's size, stride and format, the
- * one holding the newest content when several are; made when none is.
- * NULL (logged) when the host memory cannot be had or the host holds too
- * many.
+ * one holding the newest content when several are; made when none is and
+ * the chain is not full. NULL when none can be had: *full tells whether
+ * that is because the host holds them all (wait for `freed`) or an error
+ * (logged).
  */
 struct wcp_host_buffer *swapchain_acquire(
-	struct wcp_swapchain *chain, const struct wcp_shm_buffer *guest);
+	struct wcp_swapchain *chain, const struct wcp_shm_buffer *guest, bool *full);
+
+/** Marks a host buffer attached on the host. */
+void swapchain_attached(struct wcp_host_buffer *host);
+
+/**
+ * Releases the guest's buffer now when the host holds few of the chain's
+ * buffers, else with `host` once the host releases it.
+ */
+void swapchain_release_guest(struct wcp_host_buffer *host, struct wl_resource *guest);
 
 #endif

@@ -708,6 +708,81 @@ TEST(whole_surface_damage_at_scale_two_is_copied) {
 	weston_stop(weston);
 }
 
+/**
+ * A client that commits damage on one buffer many times in one go, faster
+ * than the host can release its buffers: the proxy holds the content back
+ * until a host buffer comes free instead of ending the client, and the
+ * last frame reaches the screen.
+ */
+TEST(commit_burst_shows_the_last_frame) {
+	struct wcp_weston *weston = weston_start(NULL);
+	struct wcp_relay *relay = relay_start(weston, WCP_RELAY_EMU);
+	struct error_probe probe;
+	probe_connect(&probe, relay);
+	test_assert(probe.wm_base != NULL);
+
+	struct wl_surface *surface = wl_compositor_create_surface(probe.compositor);
+	struct xdg_surface *xdg_surface = xdg_wm_base_get_xdg_surface(probe.wm_base, surface);
+	bool configured = false;
+	xdg_surface_add_listener(xdg_surface, &xdg_surface_listener, &configured);
+	struct xdg_toplevel *toplevel = xdg_surface_get_toplevel(xdg_surface);
+	xdg_toplevel_set_title(toplevel, "burst");
+	wl_surface_commit(surface);
+	while (!configured) {
+		test_assert(wl_display_dispatch(probe.display) >= 0);
+	}
+
+	const int32_t size = 64, stride = size * 4;
+	int fd = memfd_create("pool", MFD_CLOEXEC);
+	test_assert(fd >= 0 && ftruncate(fd, stride * size) == 0);
+	uint32_t *pixels =
+		mmap(NULL, (size_t)(stride * size), PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	test_assert(pixels != MAP_FAILED);
+	struct wl_shm_pool *pool = wl_shm_create_pool(probe.shm, fd, stride * size);
+	struct wl_buffer *buffer =
+		wl_shm_pool_create_buffer(pool, 0, size, size, stride, WL_SHM_FORMAT_XRGB8888);
+	fill(pixels, (size_t)(size * size), 0xff000040);
+	wl_surface_attach(surface, buffer, 0, 0);
+	wl_surface_damage_buffer(surface, 0, 0, size, size);
+	wl_surface_commit(surface);
+	// 40 frames in one flush, each redrawn in place and damaged; then a
+	// last one in another colour.
+	uint32_t last = 0;
+	for (uint32_t i = 0; i <= 40; i++) {
+		last = i == 40 ? 0xff00c000 : 0xff000000 | (i * 0x060402u);
+		fill(pixels, (size_t)(size * size), last);
+		wl_surface_damage_buffer(surface, 0, 0, size, size);
+		wl_surface_commit(surface);
+	}
+	test_assert(wl_display_roundtrip(probe.display) >= 0);
+
+	struct wcp_scene_view view;
+	test_assert(weston_scene_wait(weston, "xdg_toplevel", "burst", NULL, 5000, &view));
+	struct wcp_rect window = {view.x1, view.y1, size, size};
+	size_t count = 0;
+	for (long long deadline = proc_now_ms() + 5000; proc_now_ms() < deadline;) {
+		struct wcp_image *shot = weston_screenshot(weston, NULL);
+		count = image_count_color(shot, window, last, 0xffffffff);
+		image_destroy(shot);
+		if (count == (size_t)(size * size)) {
+			break;
+		}
+		proc_sleep_ms(50);
+	}
+	test_assert(count == (size_t)(size * size));
+
+	xdg_toplevel_destroy(toplevel);
+	xdg_surface_destroy(xdg_surface);
+	wl_surface_destroy(surface);
+	wl_buffer_destroy(buffer);
+	wl_shm_pool_destroy(pool);
+	munmap(pixels, (size_t)(stride * size));
+	close(fd);
+	probe_finish(&probe, relay);
+	relay_stop(relay);
+	weston_stop(weston);
+}
+
 TEST(truncated_pool_ends_only_that_client) {
 	struct wcp_weston *weston = weston_start(NULL);
 	struct wcp_relay *relay = relay_start(weston, WCP_RELAY_EMU);
