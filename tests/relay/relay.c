@@ -648,43 +648,74 @@ static void fill(uint32_t *pixels, size_t count, uint32_t color) {
 	}
 }
 
+/** A toplevel with one 64x64 XRGB8888 shm buffer, drawn by hand. */
+struct shm_window {
+	struct wl_surface *surface;
+	struct xdg_surface *xdg_surface;
+	struct xdg_toplevel *toplevel;
+	int fd;
+	uint32_t *pixels;
+	struct wl_shm_pool *pool;
+	struct wl_buffer *buffer;
+};
+
+#define SHM_WINDOW_SIZE 64
+
+static void shm_window_create(struct shm_window *w, struct error_probe *probe, const char *title) {
+	test_assert(probe->wm_base != NULL);
+	w->surface = wl_compositor_create_surface(probe->compositor);
+	w->xdg_surface = xdg_wm_base_get_xdg_surface(probe->wm_base, w->surface);
+	bool configured = false;
+	xdg_surface_add_listener(w->xdg_surface, &xdg_surface_listener, &configured);
+	w->toplevel = xdg_surface_get_toplevel(w->xdg_surface);
+	xdg_toplevel_set_title(w->toplevel, title);
+	wl_surface_commit(w->surface);
+	while (!configured) {
+		test_assert(wl_display_dispatch(probe->display) >= 0);
+	}
+	const int32_t size = SHM_WINDOW_SIZE, stride = size * 4;
+	w->fd = memfd_create("pool", MFD_CLOEXEC);
+	test_assert(w->fd >= 0 && ftruncate(w->fd, stride * size) == 0);
+	w->pixels =
+		mmap(NULL, (size_t)(stride * size), PROT_READ | PROT_WRITE, MAP_SHARED, w->fd, 0);
+	test_assert(w->pixels != MAP_FAILED);
+	w->pool = wl_shm_create_pool(probe->shm, w->fd, stride * size);
+	w->buffer =
+		wl_shm_pool_create_buffer(w->pool, 0, size, size, stride, WL_SHM_FORMAT_XRGB8888);
+}
+
+static void shm_window_fill(struct shm_window *w, uint32_t color) {
+	fill(w->pixels, (size_t)SHM_WINDOW_SIZE * SHM_WINDOW_SIZE, color);
+}
+
+static void shm_window_destroy(struct shm_window *w) {
+	xdg_toplevel_destroy(w->toplevel);
+	xdg_surface_destroy(w->xdg_surface);
+	wl_surface_destroy(w->surface);
+	wl_buffer_destroy(w->buffer);
+	wl_shm_pool_destroy(w->pool);
+	munmap(w->pixels, (size_t)SHM_WINDOW_SIZE * SHM_WINDOW_SIZE * 4);
+	close(w->fd);
+}
+
 TEST(whole_surface_damage_at_scale_two_is_copied) {
 	struct wcp_weston *weston = weston_start(NULL);
 	struct wcp_relay *relay = relay_start(weston, WCP_RELAY_EMU);
 	struct error_probe probe;
 	probe_connect(&probe, relay);
-	test_assert(probe.wm_base != NULL);
-
-	struct wl_surface *surface = wl_compositor_create_surface(probe.compositor);
-	struct xdg_surface *xdg_surface = xdg_wm_base_get_xdg_surface(probe.wm_base, surface);
-	bool configured = false;
-	xdg_surface_add_listener(xdg_surface, &xdg_surface_listener, &configured);
-	struct xdg_toplevel *toplevel = xdg_surface_get_toplevel(xdg_surface);
-	xdg_toplevel_set_title(toplevel, "scaled");
-	wl_surface_commit(surface);
-	while (!configured) {
-		test_assert(wl_display_dispatch(probe.display) >= 0);
-	}
-
-	const int32_t size = 64, stride = size * 4;
-	int fd = memfd_create("pool", MFD_CLOEXEC);
-	test_assert(fd >= 0 && ftruncate(fd, stride * size) == 0);
-	uint32_t *pixels =
-		mmap(NULL, (size_t)(stride * size), PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-	test_assert(pixels != MAP_FAILED);
-	struct wl_shm_pool *pool = wl_shm_create_pool(probe.shm, fd, stride * size);
-	struct wl_buffer *buffer =
-		wl_shm_pool_create_buffer(pool, 0, size, size, stride, WL_SHM_FORMAT_XRGB8888);
-	wl_surface_set_buffer_scale(surface, 2);
-	fill(pixels, (size_t)(size * size), 0xff0000c0);
-	wl_surface_attach(surface, buffer, 0, 0);
-	wl_surface_damage(surface, 0, 0, INT32_MAX, INT32_MAX);
-	wl_surface_commit(surface);
+	struct shm_window w;
+	shm_window_create(&w, &probe, "scaled");
+	const int32_t size = SHM_WINDOW_SIZE;
+	wl_surface_set_buffer_scale(w.surface, 2);
+	shm_window_fill(&w, 0xff0000c0);
+	wl_surface_attach(w.surface, w.buffer, 0, 0);
+	wl_surface_damage(w.surface, 0, 0, INT32_MAX, INT32_MAX);
+	wl_surface_commit(w.surface);
 	test_assert(wl_display_roundtrip(probe.display) >= 0);
 	// The same buffer, redrawn in place and damaged "everywhere" at scale 2.
-	fill(pixels, (size_t)(size * size), 0xff00c000);
-	wl_surface_damage(surface, 0, 0, INT32_MAX, INT32_MAX);
-	wl_surface_commit(surface);
+	shm_window_fill(&w, 0xff00c000);
+	wl_surface_damage(w.surface, 0, 0, INT32_MAX, INT32_MAX);
+	wl_surface_commit(w.surface);
 	test_assert(wl_display_roundtrip(probe.display) >= 0);
 
 	struct wcp_scene_view view;
@@ -696,13 +727,7 @@ TEST(whole_surface_damage_at_scale_two_is_copied) {
 		(size_t)(size / 2) * (size_t)(size / 2));
 	image_destroy(shot);
 
-	xdg_toplevel_destroy(toplevel);
-	xdg_surface_destroy(xdg_surface);
-	wl_surface_destroy(surface);
-	wl_buffer_destroy(buffer);
-	wl_shm_pool_destroy(pool);
-	munmap(pixels, (size_t)(stride * size));
-	close(fd);
+	shm_window_destroy(&w);
 	probe_finish(&probe, relay);
 	relay_stop(relay);
 	weston_stop(weston);
@@ -719,40 +744,21 @@ TEST(commit_burst_shows_the_last_frame) {
 	struct wcp_relay *relay = relay_start(weston, WCP_RELAY_EMU);
 	struct error_probe probe;
 	probe_connect(&probe, relay);
-	test_assert(probe.wm_base != NULL);
-
-	struct wl_surface *surface = wl_compositor_create_surface(probe.compositor);
-	struct xdg_surface *xdg_surface = xdg_wm_base_get_xdg_surface(probe.wm_base, surface);
-	bool configured = false;
-	xdg_surface_add_listener(xdg_surface, &xdg_surface_listener, &configured);
-	struct xdg_toplevel *toplevel = xdg_surface_get_toplevel(xdg_surface);
-	xdg_toplevel_set_title(toplevel, "burst");
-	wl_surface_commit(surface);
-	while (!configured) {
-		test_assert(wl_display_dispatch(probe.display) >= 0);
-	}
-
-	const int32_t size = 64, stride = size * 4;
-	int fd = memfd_create("pool", MFD_CLOEXEC);
-	test_assert(fd >= 0 && ftruncate(fd, stride * size) == 0);
-	uint32_t *pixels =
-		mmap(NULL, (size_t)(stride * size), PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-	test_assert(pixels != MAP_FAILED);
-	struct wl_shm_pool *pool = wl_shm_create_pool(probe.shm, fd, stride * size);
-	struct wl_buffer *buffer =
-		wl_shm_pool_create_buffer(pool, 0, size, size, stride, WL_SHM_FORMAT_XRGB8888);
-	fill(pixels, (size_t)(size * size), 0xff000040);
-	wl_surface_attach(surface, buffer, 0, 0);
-	wl_surface_damage_buffer(surface, 0, 0, size, size);
-	wl_surface_commit(surface);
+	struct shm_window w;
+	shm_window_create(&w, &probe, "burst");
+	const int32_t size = SHM_WINDOW_SIZE;
+	shm_window_fill(&w, 0xff000040);
+	wl_surface_attach(w.surface, w.buffer, 0, 0);
+	wl_surface_damage_buffer(w.surface, 0, 0, size, size);
+	wl_surface_commit(w.surface);
 	// 40 frames in one flush, each redrawn in place and damaged; then a
 	// last one in another colour.
 	uint32_t last = 0;
 	for (uint32_t i = 0; i <= 40; i++) {
 		last = i == 40 ? 0xff00c000 : 0xff000000 | (i * 0x060402u);
-		fill(pixels, (size_t)(size * size), last);
-		wl_surface_damage_buffer(surface, 0, 0, size, size);
-		wl_surface_commit(surface);
+		shm_window_fill(&w, last);
+		wl_surface_damage_buffer(w.surface, 0, 0, size, size);
+		wl_surface_commit(w.surface);
 	}
 	test_assert(wl_display_roundtrip(probe.display) >= 0);
 
@@ -771,13 +777,7 @@ TEST(commit_burst_shows_the_last_frame) {
 	}
 	test_assert(count == (size_t)(size * size));
 
-	xdg_toplevel_destroy(toplevel);
-	xdg_surface_destroy(xdg_surface);
-	wl_surface_destroy(surface);
-	wl_buffer_destroy(buffer);
-	wl_shm_pool_destroy(pool);
-	munmap(pixels, (size_t)(stride * size));
-	close(fd);
+	shm_window_destroy(&w);
 	probe_finish(&probe, relay);
 	relay_stop(relay);
 	weston_stop(weston);
