@@ -75,23 +75,6 @@ static bool field(const char *line, const char *key, double *value) {
 	return end != p + strlen(pattern);
 }
 
-static void print_log_tail(const char *log) {
-	FILE *f = fopen(log, "re");
-	if (f == NULL) {
-		return;
-	}
-	char lines[20][256], line[256];
-	size_t count = 0;
-	while (fgets(line, sizeof(line), f) != NULL) {
-		snprintf(lines[count % 20], sizeof(lines[0]), "%s", line);
-		count++;
-	}
-	fclose(f);
-	for (size_t i = count > 20 ? count - 20 : 0; i < count; i++) {
-		fprintf(stderr, "  | %s", lines[i % 20]);
-	}
-}
-
 /** A started client with its stdout on a pipe. */
 struct client_run {
 	struct wcp_proc *proc;
@@ -130,7 +113,7 @@ static bool client_expect(
 	}
 	fprintf(stderr, "the client did not print '%s' (%s); its log:\n", word,
 		proc_now_ms() >= deadline ? "timed out" : "it ended");
-	print_log_tail(run->log);
+	test_dump_log_tail(run->log);
 	return false;
 }
 

@@ -407,41 +407,9 @@ static bool write_report(const struct wcp_results *results, const char *file, bo
 	return true;
 }
 
-/** Reads a whole file into a NUL-terminated string, or NULL. */
-static char *read_file(const char *path) {
-	FILE *f = fopen(path, "re");
-	if (f == NULL) {
-		return NULL;
-	}
-	size_t len = 0, cap = 1 << 16;
-	char *text = malloc(cap);
-	while (text != NULL) {
-		len += fread(text + len, 1, cap - len - 1, f);
-		if (len < cap - 1) {
-			break;
-		}
-		char *bigger = realloc(text, cap * 2);
-		if (bigger == NULL) {
-			free(text);
-			text = NULL;
-			break;
-		}
-		text = bigger;
-		cap *= 2;
-	}
-	bool failed = ferror(f) != 0;
-	fclose(f);
-	if (text == NULL || failed) {
-		free(text);
-		return NULL;
-	}
-	text[len] = '\0';
-	return text;
-}
-
 /** Replaces what lies between the marker lines of `path` with the report. */
 static bool update_report(const struct wcp_results *results, const char *path) {
-	char *text = read_file(path);
+	char *text = test_read_file(path, NULL);
 	char *begin = text != NULL ? strstr(text, BEGIN_MARK "\n") : NULL;
 	char *end = begin != NULL ? strstr(begin, END_MARK) : NULL;
 	if (end == NULL) {

@@ -99,6 +99,44 @@ void test_runtime_dir_create(char *path) {
 	test_remove_at_end(path);
 }
 
+char *test_read_file(const char *path, size_t *size) {
+	FILE *f = fopen(path, "re");
+	if (f == NULL) {
+		return NULL;
+	}
+	size_t len = 0, cap = 1 << 16;
+	char *data = malloc(cap);
+	while (data != NULL) {
+		len += fread(data + len, 1, cap - len - 1, f);
+		if (len < cap - 1) {
+			break;
+		}
+		char *bigger = realloc(data, cap * 2);
+		if (bigger == NULL) {
+			free(data);
+			data = NULL;
+			errno = ENOMEM;
+			break;
+		}
+		data = bigger;
+		cap *= 2;
+	}
+	if (data != NULL && ferror(f) != 0) {
+		free(data);
+		data = NULL;
+		errno = EIO;
+	}
+	fclose(f);
+	if (data == NULL) {
+		return NULL;
+	}
+	data[len] = '\0';
+	if (size != NULL) {
+		*size = len;
+	}
+	return data;
+}
+
 void test_dump_log_tail(const char *path) {
 	FILE *f = fopen(path, "re");
 	if (f == NULL) {

@@ -84,6 +84,12 @@ void test_remove_tree(const char *path);
  */
 void test_runtime_dir_create(char *path);
 
+/**
+ * The whole file, NUL-terminated (free() it); *size, when not NULL, gets
+ * its length without the NUL. NULL (errno set) when it cannot be read.
+ */
+char *test_read_file(const char *path, size_t *size);
+
 /** Prints the last 40 lines of a helper's log file to stderr. */
 void test_dump_log_tail(const char *path);
 

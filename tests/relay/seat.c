@@ -105,30 +105,11 @@ static void write_bytes(const char *path, const void *data, size_t size) {
 
 /** The whole file; *size gets its length. Free with free(). */
 static uint8_t *read_bytes(const char *path, size_t *size) {
-	FILE *file = fopen(path, "re");
-	if (file == NULL) {
+	char *data = test_read_file(path, size);
+	if (data == NULL) {
 		test_fail("cannot read %s: %s", path, strerror(errno));
 	}
-	size_t cap = 65536, len = 0;
-	uint8_t *data = malloc(cap);
-	size_t n;
-	while (data != NULL && (n = fread(data + len, 1, cap - len, file)) > 0) {
-		len += n;
-		if (len == cap) {
-			cap *= 2;
-			uint8_t *grown = realloc(data, cap);
-			if (grown == NULL) {
-				free(data);
-			}
-			data = grown;
-		}
-	}
-	fclose(file);
-	if (data == NULL) {
-		test_error("out of memory");
-	}
-	*size = len;
-	return data;
+	return (uint8_t *)data;
 }
 
 /** Fails the test unless the file holds exactly `size` bytes of `want`. */

@@ -43,20 +43,10 @@ static void test_dir(char dir[static PATH_MAX]) {
 }
 
 static char *read_text(const char *path) {
-	FILE *f = fopen(path, "re");
-	if (f == NULL) {
+	char *text = test_read_file(path, NULL);
+	if (text == NULL) {
 		test_fail("cannot read %s: %s", path, strerror(errno));
 	}
-	char *text = NULL;
-	size_t size = 0;
-	FILE *mem = open_memstream(&text, &size);
-	char buf[4096];
-	size_t n;
-	while ((n = fread(buf, 1, sizeof(buf), f)) > 0) {
-		fwrite(buf, 1, n, mem);
-	}
-	fclose(f);
-	fclose(mem);
 	return text;
 }
 
