@@ -30,6 +30,14 @@ struct wcp_emu_item {
 	enum wcp_emu_item_kind kind;
 	int fd; // -1 for templates
 	uint64_t size;
+
+	// Write pipes: what the host's reader has not taken yet waits here, so
+	// that a slow reader holds up no other context.
+	struct wcp_emu_cd *cd;
+	uint8_t *pending;
+	size_t pending_len;
+	bool hang_up; // close once pending is written
+	struct wl_event_source *source; // writable, while data waits
 };
 
 struct wcp_emu_read_pipe {
@@ -37,7 +45,8 @@ struct wcp_emu_read_pipe {
 	struct wcp_emu_cd *cd;
 	uint32_t id;
 	int fd;
-	struct wl_event_source *source; // while armed
+	struct wl_event_source *source; // NULL until watched, or after a hang-up while idle
+	bool armed; // the source asks for READABLE
 };
 
 struct wcp_emu_cd {
@@ -48,18 +57,18 @@ struct wcp_emu_cd {
 	uint32_t channel_ring_id;
 	bool channel; // an INIT opened (or tried to open) the channel
 	int socket; // the host compositor connection; -1 when none or after EOF
-	struct wl_event_source *socket_source; // while armed
+	struct wl_event_source *socket_source; // NULL until watched, or after a hang-up while idle
+	bool socket_armed; // socket_source asks for READABLE
 	bool eof_pending; // the next channel event is the host-EOF RECEIVE
 	struct wl_list items; // wcp_emu_item.link
 	struct wl_list read_pipes; // wcp_emu_read_pipe.link
 	uint32_t last_item_id;
 	uint32_t last_read_pipe_id;
 	uint32_t pending; // channel-ring fences, each waiting for one event
-	bool armed; // host fds are in the event loop
 	uint8_t event[WCP_CD_RING_SIZE];
 };
 
-static void update_sources(struct wcp_emu_cd *cd);
+static void watch_sources(struct wcp_emu_cd *cd);
 
 struct wcp_emu_cd *emu_cross_domain_create(struct wcp_emu_host *host, struct wcp_emu_file *file) {
 	struct wcp_emu_cd *cd = calloc(1, sizeof(*cd));
@@ -79,6 +88,10 @@ struct wcp_emu_cd *emu_cross_domain_create(struct wcp_emu_host *host, struct wcp
 }
 
 static void item_destroy(struct wcp_emu_item *item) {
+	if (item->source != NULL) {
+		wl_event_source_remove(item->source);
+	}
+	free(item->pending);
 	if (item->fd >= 0) {
 		close(item->fd);
 	}
@@ -100,6 +113,7 @@ static void close_socket(struct wcp_emu_cd *cd) {
 		wl_event_source_remove(cd->socket_source);
 		cd->socket_source = NULL;
 	}
+	cd->socket_armed = false;
 	if (cd->socket >= 0) {
 		close(cd->socket);
 		cd->socket = -1;
@@ -130,6 +144,7 @@ static uint32_t add_item(
 		return 0;
 	}
 	item->id = ++cd->last_item_id;
+	item->cd = cd;
 	item->kind = kind;
 	item->fd = fd;
 	item->size = size;
@@ -168,10 +183,11 @@ static bool ring_write(struct wcp_emu_cd *cd, uint32_t ring_id, const void *data
 			size);
 		return false;
 	}
-	if (pwrite(resource->fd, data, size, 0) != (ssize_t)size) {
-		wcp_log_errno(WCP_ERROR, "cannot write to ring resource %u", ring_id);
+	uint8_t *ring = emu_resource_map(resource);
+	if (ring == NULL) {
 		return false;
 	}
+	memcpy(ring, data, size);
 	return true;
 }
 
@@ -211,6 +227,7 @@ static uint32_t classify_fd(struct wcp_emu_cd *cd, int fd, uint32_t *type, uint3
 	if (S_ISFIFO(st.st_mode) && flags >= 0 && (flags & O_ACCMODE) == O_WRONLY) {
 		*type = WCP_CD_ID_WRITE_PIPE;
 		*size = 0;
+		fcntl(fd, F_SETFL, flags | O_NONBLOCK);
 		return add_item(cd, EMU_ITEM_WRITE_PIPE, fd, 0);
 	}
 	wcp_log(WCP_ERROR,
@@ -220,9 +237,49 @@ static uint32_t classify_fd(struct wcp_emu_cd *cd, int fd, uint32_t *type, uint3
 	return 0;
 }
 
+/*
+ * Host fds are read only while a channel fence waits, one event per fence.
+ * Their sources stay in the loop across fences: one that turns readable
+ * with no fence waiting is quietened then (or dropped, when it hung up, as
+ * a hung-up fd is reported even with no events asked for), and asked again
+ * at the next fence. A guest that keeps a POLL in flight costs no epoll_ctl.
+ */
+static void quiet_source(struct wl_event_source **source, bool *armed, uint32_t mask) {
+	if (mask & (WL_EVENT_HANGUP | WL_EVENT_ERROR)) {
+		wl_event_source_remove(*source);
+		*source = NULL;
+	} else {
+		wl_event_source_fd_update(*source, 0);
+	}
+	*armed = false;
+}
+
+/** Asks for READABLE on `fd`; false (logged) when it cannot be watched. */
+static bool watch_fd(struct wcp_emu_cd *cd, int fd, struct wl_event_source **source, bool *armed,
+	wl_event_loop_fd_func_t func, void *data) {
+	if (*armed) {
+		return true;
+	}
+	if (*source == NULL) {
+		*source = wl_event_loop_add_fd(cd->host->loop, fd, WL_EVENT_READABLE, func, data);
+		if (*source == NULL) {
+			wcp_log_errno(WCP_ERROR, "cannot watch a host fd");
+			return false;
+		}
+	} else {
+		wl_event_source_fd_update(*source, WL_EVENT_READABLE);
+	}
+	*armed = true;
+	return true;
+}
+
 static int on_socket(int fd, uint32_t mask, void *data) {
 	struct wcp_emu_cd *cd = data;
-	if (cd->pending == 0 || cd->socket < 0) {
+	if (cd->socket < 0) {
+		return 0;
+	}
+	if (cd->pending == 0) {
+		quiet_source(&cd->socket_source, &cd->socket_armed, mask);
 		return 0;
 	}
 	struct wcp_cd_send_receive receive = {.hdr.cmd = WCP_CD_CMD_RECEIVE};
@@ -263,13 +320,11 @@ static int on_socket(int fd, uint32_t mask, void *data) {
 		wcp_log(WCP_INFO, "the Wayland compositor closed the connection");
 		close_socket(cd);
 		host_eof_event(cd);
-		update_sources(cd);
 		return 0;
 	}
 	receive.opaque_data_size = (uint32_t)n;
 	memcpy(cd->event, &receive, sizeof(receive));
 	channel_event(cd, sizeof(receive) + (size_t)n);
-	update_sources(cd);
 	return 0;
 }
 
@@ -277,6 +332,7 @@ static int on_read_pipe(int fd, uint32_t mask, void *data) {
 	struct wcp_emu_read_pipe *pipe = data;
 	struct wcp_emu_cd *cd = pipe->cd;
 	if (cd->pending == 0) {
+		quiet_source(&pipe->source, &pipe->armed, mask);
 		return 0;
 	}
 	struct wcp_cd_read_write read_event = {
@@ -298,53 +354,19 @@ static int on_read_pipe(int fd, uint32_t mask, void *data) {
 		read_pipe_destroy(pipe);
 	}
 	channel_event(cd, sizeof(read_event) + (size_t)n);
-	update_sources(cd);
 	return 0;
 }
 
-static bool arm_read_pipe(struct wcp_emu_read_pipe *pipe) {
-	pipe->source = wl_event_loop_add_fd(
-		pipe->cd->host->loop, pipe->fd, WL_EVENT_READABLE, on_read_pipe, pipe);
-	if (pipe->source == NULL) {
-		wcp_log_errno(WCP_ERROR, "cannot watch read pipe %u", pipe->id);
-		return false;
-	}
-	return true;
-}
-
-/*
- * Host fds are watched only while a channel fence waits: a hung-up fd would
- * otherwise wake the loop forever, and one event is handled per fence.
- */
-static void update_sources(struct wcp_emu_cd *cd) {
-	bool want = cd->pending > 0;
-	if (want == cd->armed) {
-		return;
-	}
-	cd->armed = want;
-	struct wcp_emu_read_pipe *pipe;
-	if (!want) {
-		if (cd->socket_source != NULL) {
-			wl_event_source_remove(cd->socket_source);
-			cd->socket_source = NULL;
-		}
-		wl_list_for_each(pipe, &cd->read_pipes, link) {
-			if (pipe->source != NULL) {
-				wl_event_source_remove(pipe->source);
-				pipe->source = NULL;
-			}
-		}
+static void watch_sources(struct wcp_emu_cd *cd) {
+	if (cd->pending == 0) {
 		return;
 	}
 	if (cd->socket >= 0) {
-		cd->socket_source = wl_event_loop_add_fd(
-			cd->host->loop, cd->socket, WL_EVENT_READABLE, on_socket, cd);
-		if (cd->socket_source == NULL) {
-			wcp_log_errno(WCP_ERROR, "cannot watch the Wayland connection");
-		}
+		watch_fd(cd, cd->socket, &cd->socket_source, &cd->socket_armed, on_socket, cd);
 	}
+	struct wcp_emu_read_pipe *pipe;
 	wl_list_for_each(pipe, &cd->read_pipes, link) {
-		arm_read_pipe(pipe);
+		watch_fd(cd, pipe->fd, &pipe->source, &pipe->armed, on_read_pipe, pipe);
 	}
 }
 
@@ -360,7 +382,7 @@ void emu_cross_domain_fence(struct wcp_emu_cd *cd, uint32_t ring) {
 			cd->eof_pending = false;
 			host_eof_event(cd);
 		}
-		update_sources(cd);
+		watch_sources(cd);
 		return;
 	default:
 		wcp_log(WCP_ERROR, "fence on ring %u: the cross-domain context has rings 0 and 1",
@@ -437,20 +459,13 @@ static void cmd_init(struct wcp_emu_cd *cd, const uint8_t *cmd, size_t size) {
 		// The channel is dead from the start: the guest learns it as a host EOF.
 		if (cd->pending > 0) {
 			host_eof_event(cd);
-			update_sources(cd);
 		} else {
 			cd->eof_pending = true;
 		}
 		return;
 	}
 	wcp_log(WCP_DEBUG, "channel connected to %s", cd->host->config.wayland_path);
-	if (cd->armed) {
-		cd->socket_source = wl_event_loop_add_fd(
-			cd->host->loop, cd->socket, WL_EVENT_READABLE, on_socket, cd);
-		if (cd->socket_source == NULL) {
-			wcp_log_errno(WCP_ERROR, "cannot watch the Wayland connection");
-		}
-	}
+	watch_sources(cd);
 }
 
 static uint32_t bytes_per_pixel(uint32_t format) {
@@ -611,13 +626,60 @@ static void cmd_send(struct wcp_emu_cd *cd, const uint8_t *cmd, size_t size) {
 	pipe->id = pipe_id;
 	pipe->fd = pipe_read;
 	wl_list_insert(cd->read_pipes.prev, &pipe->link);
-	if (cd->armed) {
-		arm_read_pipe(pipe);
-	}
+	watch_sources(cd);
 	return;
 
 error_drop:
 	drop_pipes(pipe_read, pipe_write);
+}
+
+static int on_write_pipe_writable(int fd, uint32_t mask, void *data);
+
+/** Writes what waits for a host write pipe, as far as its reader lets it. */
+static void flush_write_pipe(struct wcp_emu_item *item) {
+	size_t done = 0;
+	while (done < item->pending_len) {
+		ssize_t n = write(item->fd, item->pending + done, item->pending_len - done);
+		if (n < 0 && errno == EINTR) {
+			continue;
+		}
+		if (n < 0 && errno == EAGAIN) {
+			break;
+		}
+		if (n < 0) {
+			// The reader is gone: what the guest still sends is dropped.
+			wcp_log_errno(WCP_DEBUG, "writing to write pipe %u failed", item->id);
+			done = item->pending_len;
+			break;
+		}
+		done += (size_t)n;
+	}
+	memmove(item->pending, item->pending + done, item->pending_len - done);
+	item->pending_len -= done;
+	if (item->pending_len > 0) {
+		if (item->source == NULL) {
+			item->source = wl_event_loop_add_fd(item->cd->host->loop, item->fd,
+				WL_EVENT_WRITABLE, on_write_pipe_writable, item);
+			if (item->source == NULL) {
+				wcp_log_errno(
+					WCP_ERROR, "cannot watch write pipe %u; dropped", item->id);
+				item_destroy(item);
+			}
+		}
+		return;
+	}
+	if (item->source != NULL) {
+		wl_event_source_remove(item->source);
+		item->source = NULL;
+	}
+	if (item->hang_up) {
+		item_destroy(item);
+	}
+}
+
+static int on_write_pipe_writable(int fd, uint32_t mask, void *data) {
+	flush_write_pipe(data);
+	return 0;
 }
 
 static void cmd_write(struct wcp_emu_cd *cd, const uint8_t *cmd, size_t size) {
@@ -637,22 +699,24 @@ static void cmd_write(struct wcp_emu_cd *cd, const uint8_t *cmd, size_t size) {
 		wcp_log(WCP_ERROR, "invalid write pipe id %u in WRITE", w.identifier);
 		return;
 	}
-	const uint8_t *data = cmd + sizeof(w);
-	size_t left = w.opaque_data_size;
-	while (left > 0) {
-		ssize_t n = write(item->fd, data, left);
-		if (n < 0 && errno == EINTR) {
-			continue;
-		}
-		if (n < 0) {
-			wcp_log_errno(WCP_ERROR, "writing to write pipe %u failed", w.identifier);
-			break;
-		}
-		data += n;
-		left -= (size_t)n;
+	if (item->hang_up) {
+		wcp_log(WCP_ERROR, "WRITE to write pipe %u after its hang-up", w.identifier);
+		return;
 	}
-	if (w.hang_up != 0) {
-		item_destroy(item);
+	if (w.opaque_data_size > 0) {
+		uint8_t *bigger = realloc(item->pending, item->pending_len + w.opaque_data_size);
+		if (bigger == NULL) {
+			wcp_log(WCP_ERROR, "out of memory: write pipe %u dropped", w.identifier);
+			item_destroy(item);
+			return;
+		}
+		memcpy(bigger + item->pending_len, cmd + sizeof(w), w.opaque_data_size);
+		item->pending = bigger;
+		item->pending_len += w.opaque_data_size;
+	}
+	item->hang_up = w.hang_up != 0;
+	if (item->source == NULL) {
+		flush_write_pipe(item);
 	}
 }
 

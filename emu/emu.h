@@ -46,6 +46,7 @@ struct wcp_emu_resource {
 	uint32_t blob_flags;
 	uint64_t size;
 	int fd; // -1 while dormant
+	void *map; // the emulator's own mapping (rings), made at first use; NULL if none
 	dev_t dev;
 	ino_t ino;
 	unsigned int handles; // GEM handles on it, over all files
@@ -63,6 +64,9 @@ struct wcp_emu_resource *emu_resource_find(struct wcp_emu_host *host, uint32_t i
 
 /** The resource whose memory `fd` is (same file), or NULL. */
 struct wcp_emu_resource *emu_resource_find_fd(struct wcp_emu_host *host, int fd);
+
+/** The emulator's mapping of the whole resource, made once; NULL (logged) on failure. */
+void *emu_resource_map(struct wcp_emu_resource *resource);
 
 /** Drops one GEM handle: the resource is freed or goes dormant when it was the last. */
 void emu_resource_unref(struct wcp_emu_resource *resource);

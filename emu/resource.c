@@ -79,7 +79,28 @@ struct wcp_emu_resource *emu_resource_find_fd(struct wcp_emu_host *host, int fd)
 	return NULL;
 }
 
+void *emu_resource_map(struct wcp_emu_resource *resource) {
+	if (resource->map != NULL || resource->fd < 0) {
+		return resource->map;
+	}
+	void *map = mmap(NULL, resource->size, PROT_READ | PROT_WRITE, MAP_SHARED, resource->fd, 0);
+	if (map == MAP_FAILED) {
+		wcp_log_errno(WCP_ERROR, "cannot map resource %u", resource->id);
+		return NULL;
+	}
+	resource->map = map;
+	return map;
+}
+
+static void resource_unmap(struct wcp_emu_resource *resource) {
+	if (resource->map != NULL) {
+		munmap(resource->map, resource->size);
+		resource->map = NULL;
+	}
+}
+
 static void resource_free(struct wcp_emu_resource *resource) {
+	resource_unmap(resource);
 	if (resource->fd >= 0) {
 		close(resource->fd);
 	}
@@ -95,6 +116,7 @@ void emu_resource_unref(struct wcp_emu_resource *resource) {
 		resource_free(resource);
 		return;
 	}
+	resource_unmap(resource);
 	close(resource->fd);
 	resource->fd = -1;
 }
