@@ -23,7 +23,9 @@ bool sigbus_init(void) {
 }
 
 bool sigbus_copy_rows(const struct wcp_copy_rows *copies, size_t count) {
-	if (sigsetjmp(copy_jump, 1) != 0) {
+	// The mask is not saved (a system call per copy): the handler runs with
+	// SA_NODEFER and an empty sa_mask, so jumping out of it changes nothing.
+	if (sigsetjmp(copy_jump, 0) != 0) {
 		copying = 0;
 		return false;
 	}
