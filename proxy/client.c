@@ -94,7 +94,15 @@ static void relay_host_error(struct wcp_client *client) {
 }
 
 void client_flush_host(struct wcp_client *client) {
-	if (wl_display_flush(client->host) >= 0) {
+	int sent = wl_display_flush(client->host);
+	if (client->bridge != NULL) {
+		if (sent > 0) {
+			// Straight on to the host, without a trip through the event loop.
+			bridge_pump(client->bridge);
+		}
+		bridge_flush(client->bridge);
+	}
+	if (sent >= 0) {
 		if (client->host_flush_pending) {
 			client->host_flush_pending = false;
 			wl_event_source_fd_update(client->host_source, WL_EVENT_READABLE);
@@ -110,6 +118,31 @@ void client_flush_host(struct wcp_client *client) {
 	relay_host_error(client);
 }
 
+/*
+ * Reads and dispatches what the host sent. By hand, not with
+ * wl_display_dispatch, which would block to flush a full socket; with
+ * nothing to read it returns at once.
+ */
+static void read_host(struct wcp_client *client) {
+	while (wl_display_prepare_read(client->host) != 0) {
+		if (wl_display_dispatch_pending(client->host) < 0) {
+			relay_host_error(client);
+			return;
+		}
+	}
+	if (wl_display_read_events(client->host) < 0 ||
+		wl_display_dispatch_pending(client->host) < 0) {
+		relay_host_error(client);
+	}
+}
+
+void client_read_delivered(struct wcp_client *client) {
+	if (client->host_delivered) {
+		client->host_delivered = false;
+		read_host(client);
+	}
+}
+
 static int handle_host(int fd, uint32_t mask, void *data) {
 	struct wcp_client *client = data;
 	if (mask & WL_EVENT_WRITABLE) {
@@ -117,19 +150,10 @@ static int handle_host(int fd, uint32_t mask, void *data) {
 		return 0;
 	}
 	// Data still readable is read before a hang-up is acted on, so that a
-	// final protocol error is not lost. Reading by hand, not with
-	// wl_display_dispatch, which would block to flush a full socket.
+	// final protocol error is not lost.
 	if (mask & WL_EVENT_READABLE) {
-		while (wl_display_prepare_read(client->host) != 0) {
-			if (wl_display_dispatch_pending(client->host) < 0) {
-				relay_host_error(client);
-				return 0;
-			}
-		}
-		if (wl_display_read_events(client->host) < 0 ||
-			wl_display_dispatch_pending(client->host) < 0) {
-			relay_host_error(client);
-		}
+		client->host_delivered = false;
+		read_host(client);
 		return 0;
 	}
 	if (mask & (WL_EVENT_HANGUP | WL_EVENT_ERROR)) {
@@ -143,8 +167,14 @@ static void handle_bridge_closed(void *data, const char *reason) {
 	wcp_log(WCP_DEBUG, "bridge closed: %s", reason);
 }
 
+static void handle_bridge_delivered(void *data) {
+	struct wcp_client *client = data;
+	client->host_delivered = true;
+}
+
 static const struct wcp_cd_bridge_listener bridge_listener = {
 	.closed = handle_bridge_closed,
+	.delivered = handle_bridge_delivered,
 };
 
 /** Opens the host connection: a bridge over a new device, or a socket. */

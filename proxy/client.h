@@ -19,6 +19,7 @@ struct wcp_client {
 	struct wcp_cd_bridge *bridge; // NULL in direct mode
 	struct wl_event_source *host_source;
 	bool host_flush_pending; // the host socket was full
+	bool host_delivered; // the bridge wrote host data that is not read yet
 	struct wl_event_source *fail_idle; // set once the client is to be dropped
 
 	struct wl_registry *host_registry;
@@ -38,6 +39,12 @@ struct wcp_client *client_create(struct wcp_server *server, struct wl_client *wl
 
 /** Sends what is queued for the host; called before the loop sleeps. */
 void client_flush_host(struct wcp_client *client);
+
+/**
+ * Reads and dispatches host data that the bridge has just written, without
+ * waiting for the event loop to report it; called before the loop sleeps.
+ */
+void client_read_delivered(struct wcp_client *client);
 
 /**
  * Ends the guest client (with a log line). Safe from inside any dispatch:

@@ -198,8 +198,11 @@ bool server_adopt(struct wcp_server *server, int fd, const char *path, const cha
 void server_run(struct wcp_server *server) {
 	server->running = true;
 	while (server->running) {
-		wl_display_flush_clients(server->display);
 		struct wcp_client *client, *tmp;
+		wl_list_for_each_safe(client, tmp, &server->clients, link) {
+			client_read_delivered(client);
+		}
+		wl_display_flush_clients(server->display);
 		wl_list_for_each_safe(client, tmp, &server->clients, link) {
 			client_flush_host(client);
 		}

@@ -145,6 +145,7 @@ static void bridge_close(struct wcp_cd_bridge *bridge, const char *reason) {
 
 /** Writes queued chunks to the local socket until it would block. */
 static void flush_out(struct wcp_cd_bridge *bridge) {
+	bool wrote = false;
 	while (bridge->fd >= 0 && !wl_list_empty(&bridge->out)) {
 		struct bridge_chunk *chunk = wl_container_of(bridge->out.next, chunk, link);
 		struct iovec iov = {chunk->data + chunk->offset, chunk->len - chunk->offset};
@@ -157,12 +158,13 @@ static void flush_out(struct wcp_cd_bridge *bridge) {
 					wl_event_source_fd_update(bridge->source,
 						WL_EVENT_READABLE | WL_EVENT_WRITABLE);
 				}
-				return;
+				break;
 			}
 			wcp_log_errno(WCP_ERROR, "bridge: writing to the local socket");
 			bridge_close(bridge, "the local socket failed");
 			return;
 		}
+		wrote = true;
 		// The fds went with the first byte; ours are closed now.
 		close_fds(chunk->fds, chunk->fd_count);
 		chunk->fd_count = 0;
@@ -173,6 +175,12 @@ static void flush_out(struct wcp_cd_bridge *bridge) {
 	}
 	if (bridge->fd < 0) {
 		return;
+	}
+	if (wrote && bridge->listener->delivered != NULL) {
+		bridge->listener->delivered(bridge->listener_data);
+	}
+	if (!wl_list_empty(&bridge->out)) {
+		return; // the socket is full: its writable event resumes
 	}
 	if (bridge->want_writable) {
 		// A system call per flush otherwise: only when it changes.
@@ -284,6 +292,16 @@ static void read_local(struct wcp_cd_bridge *bridge) {
 	if (!send_batch(bridge, bytes, (size_t)n, fds, count)) {
 		bridge_close(bridge, "an fd or message could not be sent to the host");
 	}
+}
+
+void bridge_pump(struct wcp_cd_bridge *bridge) {
+	if (bridge->fd >= 0) {
+		read_local(bridge);
+	}
+}
+
+void bridge_flush(struct wcp_cd_bridge *bridge) {
+	channel_flush(bridge->channel);
 }
 
 static int handle_local(int fd, uint32_t mask, void *data) {

@@ -33,6 +33,13 @@ struct wcp_cd_bridge_listener {
 	 * destroy the bridge (the peer sees EOF; destroy the bridge from there).
 	 */
 	void (*closed)(void *data, const char *reason);
+	/**
+	 * Bytes from the host were written to the socket: the peer can read
+	 * them now, without waiting for the event loop to say so. Called from
+	 * inside the bridge's handlers: the listener is to note it and read
+	 * once they have returned. May be NULL.
+	 */
+	void (*delivered)(void *data);
 };
 
 /**
@@ -42,6 +49,19 @@ struct wcp_cd_bridge_listener {
 struct wcp_cd_bridge *bridge_create(struct wl_event_loop *loop, struct wcp_virtgpu_device *device,
 	uint32_t channel_type, const struct wcp_cd_bridge_listener *listener, void *data,
 	int *peer_fd);
+
+/**
+ * Takes what the peer has written to the socket and sends it to the host
+ * now, rather than when the event loop sees it: to be called right after
+ * the peer flushed. What one read does not take is left to the loop.
+ */
+void bridge_pump(struct wcp_cd_bridge *bridge);
+
+/**
+ * Lets the next host event come (channel_flush); to be called before the
+ * event loop sleeps, once what the bridge delivered was passed on.
+ */
+void bridge_flush(struct wcp_cd_bridge *bridge);
 
 /** Destroys the bridge, its channel, pipes and device. NULL is a no-op. */
 void bridge_destroy(struct wcp_cd_bridge *bridge);

@@ -81,6 +81,14 @@ static void handle_read(struct wcp_cd_channel *channel, const uint8_t *ring) {
 		msg.opaque_data_size, msg.hang_up != 0);
 }
 
+static void end_if_failed(struct wcp_cd_channel *channel) {
+	if (channel->failed && !channel->eof) {
+		// No more host events will come: the channel is over for its user.
+		channel->eof = true;
+		channel->listener->eof(channel->listener_data);
+	}
+}
+
 /** Handles the event the host wrote for the POLL in flight. */
 static void handle_channel_event(struct wcp_cd_channel *channel) {
 	channel->poll_pending = false;
@@ -100,14 +108,19 @@ static void handle_channel_event(struct wcp_cd_channel *channel) {
 			channel->device->name, (unsigned int)hdr.cmd);
 		break;
 	}
-	if (!channel->eof && !channel->failed) {
-		submit_poll(channel);
+	// The next POLL waits for channel_flush: the owner first passes this
+	// event on, and the host's next one cannot come sooner than it is read.
+	channel->poll_owed = !channel->eof && !channel->failed;
+	end_if_failed(channel);
+}
+
+void channel_flush(struct wcp_cd_channel *channel) {
+	if (!channel->poll_owed) {
+		return;
 	}
-	if (channel->failed && !channel->eof) {
-		// No more host events will come: the channel is over for its user.
-		channel->eof = true;
-		channel->listener->eof(channel->listener_data);
-	}
+	channel->poll_owed = false;
+	submit_poll(channel);
+	end_if_failed(channel);
 }
 
 static int handle_device_event(int fd, uint32_t mask, void *data) {

@@ -13,9 +13,11 @@
  * The guest end of one cross-domain channel: one virtio-gpu context with
  * its query and channel rings, connected by INIT to one host socket.
  *
- * Host events arrive one per POLL: the channel keeps exactly one POLL in
- * flight, and on each fence event reads the channel ring and hands the
- * event to its listener before submitting the next POLL.
+ * Host events arrive one per POLL: the channel keeps at most one POLL in
+ * flight. On each fence event it reads the channel ring and hands the event
+ * to its listener; the next POLL goes out with channel_flush, which the
+ * owner calls before its event loop sleeps, after passing the event on (the
+ * POLL's submission is then off the path of the event's reply).
  */
 
 /** An identifier that came with a RECEIVE. */
@@ -50,6 +52,7 @@ struct wcp_cd_channel {
 
 	uint32_t last_read_pipe_id; // the host's counter, predicted
 	bool poll_pending; // a POLL is in flight
+	bool poll_owed; // an event was handled; channel_flush submits the next POLL
 	bool eof; // the host reported EOF
 	bool failed; // a device request failed; the channel is unusable
 
@@ -63,6 +66,13 @@ struct wcp_cd_channel {
  */
 struct wcp_cd_channel *channel_create(struct wl_event_loop *loop, struct wcp_virtgpu_device *device,
 	uint32_t channel_type, const struct wcp_cd_channel_listener *listener, void *data);
+
+/**
+ * Submits the POLL that the last host event left owed, if any: no further
+ * host event arrives until it is called. To be called before the owner's
+ * event loop sleeps.
+ */
+void channel_flush(struct wcp_cd_channel *channel);
 
 /** Destroys the channel and its device. NULL is a no-op. */
 void channel_destroy(struct wcp_cd_channel *channel);

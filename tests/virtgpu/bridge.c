@@ -40,8 +40,17 @@ static const struct wcp_cd_bridge_listener bridge_listener = {
 	.closed = handle_bridge_closed,
 };
 
+/* The open bridges: the loop flushes them before it sleeps, as the proxy does. */
+static struct peer *open_peers[32];
+
 static void peer_open(struct peer *peer, struct wl_event_loop *loop, struct wcp_emu_fixture *emu) {
 	*peer = (struct peer){.fd = -1};
+	size_t slot = 0;
+	while (slot < sizeof(open_peers) / sizeof(open_peers[0]) && open_peers[slot] != NULL) {
+		slot++;
+	}
+	test_assert(slot < sizeof(open_peers) / sizeof(open_peers[0]));
+	open_peers[slot] = peer;
 	struct wcp_virtgpu_device *device = virtgpu_device_open(emu->spec);
 	test_assert(device != NULL);
 	peer->bridge = bridge_create(
@@ -50,11 +59,21 @@ static void peer_open(struct peer *peer, struct wl_event_loop *loop, struct wcp_
 }
 
 static void peer_close(struct peer *peer) {
+	for (size_t i = 0; i < sizeof(open_peers) / sizeof(open_peers[0]); i++) {
+		if (open_peers[i] == peer) {
+			open_peers[i] = NULL;
+		}
+	}
 	bridge_destroy(peer->bridge);
 	close(peer->fd);
 }
 
 static void pump(struct wl_event_loop *loop, int ms) {
+	for (size_t i = 0; i < sizeof(open_peers) / sizeof(open_peers[0]); i++) {
+		if (open_peers[i] != NULL) {
+			bridge_flush(open_peers[i]->bridge);
+		}
+	}
 	wl_event_loop_dispatch(loop, ms);
 }
 
