@@ -11,6 +11,7 @@
 
 #include "log.h"
 #include "util/fdpass.h"
+#include "virtgpu/uapi.h"
 #include "virtgpu/emu_wire.h"
 
 struct wcp_emu_connection {
@@ -111,9 +112,25 @@ static bool handle_message(struct wcp_emu_connection *conn) {
 		.extra_max = WCP_EMU_MAX_MESSAGE - sizeof(struct wcp_emu_reply) - request.arg_size,
 		.fd = -1,
 	};
+	bool posted = (request.flags & WCP_EMU_POSTED) != 0;
+	if ((request.flags & ~WCP_EMU_POSTED) != 0 ||
+		(posted && request.request != WCP_IOCTL_VIRTGPU_EXECBUFFER)) {
+		wcp_log(WCP_ERROR, "connection %u: request 0x%08x with flags 0x%x; closing",
+			conn->serial, request.request, request.flags);
+		goto out;
+	}
 	int result = emu_device_request(conn->file, request.request, arg, request.arg_size, extra,
 		request.extra_size, fd, &answer);
-	if (result == WCP_EMU_MALFORMED) {
+	if (posted && result != WCP_EMU_MALFORMED) {
+		// Nothing to answer: a refusal means the guest's checks were not the kernel's.
+		keep = result == 0;
+		if (!keep) {
+			wcp_log(WCP_ERROR,
+				"connection %u: a posted EXECBUFFER was refused (%s); the device is "
+				"lost",
+				conn->serial, strerror(-result));
+		}
+	} else if (result == WCP_EMU_MALFORMED) {
 		wcp_log(WCP_ERROR,
 			"connection %u: malformed request 0x%08x (%u + %u bytes, %zu fds); "
 			"closing",

@@ -10,6 +10,8 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <wayland-util.h>
+
 #include "log.h"
 #include "util/fdpass.h"
 #include "virtgpu/emu_wire.h"
@@ -19,6 +21,11 @@ struct wcp_emu_device {
 	int sock;
 	bool broken; // the connection failed once: every later request is -EIO
 	uint8_t *buffer; // WCP_EMU_MAX_MESSAGE bytes, for requests and replies
+
+	// What the kernel knows to check an EXECBUFFER before queuing it.
+	bool context; // CONTEXT_INIT succeeded
+	uint32_t num_rings;
+	struct wl_array handles; // uint32_t: the file's live GEM handles
 };
 
 /** Where a request's pointer data lives, as emu_wire.h lists it. */
@@ -45,8 +52,9 @@ static int emu_fail(struct wcp_emu_device *emu, const char *what) {
 	return -EIO;
 }
 
+/** Sends one request; with `posted`, returns once it is sent (no reply comes). */
 static int emu_call(struct wcp_emu_device *emu, uint32_t request, void *arg, uint32_t arg_size,
-	struct wcp_emu_call *call) {
+	struct wcp_emu_call *call, bool posted) {
 	call->in_fd = -1;
 	call->in_extra_size = 0;
 	if (emu->broken) {
@@ -62,6 +70,7 @@ static int emu_call(struct wcp_emu_device *emu, uint32_t request, void *arg, uin
 		.request = request,
 		.arg_size = arg_size,
 		.extra_size = (uint32_t)extra,
+		.flags = posted ? WCP_EMU_POSTED : 0,
 	};
 	uint8_t *p = emu->buffer;
 	memcpy(p, &header, sizeof(header));
@@ -79,6 +88,9 @@ static int emu_call(struct wcp_emu_device *emu, uint32_t request, void *arg, uin
 	ssize_t sent = fdpass_send(emu->sock, &iov, 1, &call->out_fd, call->out_fd >= 0 ? 1 : 0, 0);
 	if (sent < 0 || (size_t)sent != total) {
 		return emu_fail(emu, sent < 0 ? strerror(errno) : "short send");
+	}
+	if (posted) {
+		return 0;
 	}
 
 	// A reply carries at most one fd; a second one makes it malformed.
@@ -121,6 +133,68 @@ error_malformed:
 	return emu_fail(emu, "malformed reply");
 }
 
+static bool has_handle(struct wcp_emu_device *emu, uint32_t handle) {
+	uint32_t *h;
+	wl_array_for_each(h, &emu->handles) {
+		if (*h == handle) {
+			return true;
+		}
+	}
+	return false;
+}
+
+static void add_handle(struct wcp_emu_device *emu, uint32_t handle) {
+	if (has_handle(emu, handle)) {
+		return; // a second import of one buffer gives its handle again
+	}
+	uint32_t *h = wl_array_add(&emu->handles, sizeof(*h));
+	if (h == NULL) {
+		// Not known here, a submission naming it is sent for the emulator to check.
+		wcp_log(WCP_ERROR, "out of memory");
+		return;
+	}
+	*h = handle;
+}
+
+static void remove_handle(struct wcp_emu_device *emu, uint32_t handle) {
+	uint32_t *h;
+	wl_array_for_each(h, &emu->handles) {
+		if (*h == handle) {
+			uint32_t *last =
+				(uint32_t *)((char *)emu->handles.data + emu->handles.size) - 1;
+			*h = *last;
+			emu->handles.size -= sizeof(*h);
+			return;
+		}
+	}
+}
+
+/*
+ * The kernel's checks of an EXECBUFFER before it queues it, on what this
+ * file has done: 0 when it can be posted, 1 when it must wait for the
+ * emulator's answer (out-fences and syncobjs, which the emulator refuses
+ * itself), or -errno.
+ */
+static int check_execbuffer(struct wcp_emu_device *emu, const struct wcp_virtgpu_execbuffer *a) {
+	if ((a->flags & WCP_VIRTGPU_EXECBUF_FENCE_FD_OUT) != 0 || a->num_in_syncobjs != 0 ||
+		a->num_out_syncobjs != 0 || (a->flags & ~7u) != 0) {
+		return 1;
+	}
+	if (!emu->context) {
+		return -EINVAL;
+	}
+	if ((a->flags & WCP_VIRTGPU_EXECBUF_RING_IDX) != 0 && a->ring_idx >= emu->num_rings) {
+		return -EINVAL;
+	}
+	const uint32_t *handles = (const uint32_t *)(uintptr_t)a->bo_handles;
+	for (uint32_t i = 0; i < a->num_bo_handles; i++) {
+		if (!has_handle(emu, handles[i])) {
+			return -ENOENT;
+		}
+	}
+	return 0;
+}
+
 static int emu_ioctl(struct wcp_virtgpu_device *device, uint32_t request, void *arg) {
 	struct wcp_emu_device *emu = emu_device(device);
 	struct wcp_emu_call call = {.out_fd = -1};
@@ -132,7 +206,7 @@ static int emu_ioctl(struct wcp_virtgpu_device *device, uint32_t request, void *
 		int32_t value = 0;
 		call.in_extra = &value;
 		call.in_extra_max = sizeof(value);
-		ret = emu_call(emu, request, a, sizeof(*a), &call);
+		ret = emu_call(emu, request, a, sizeof(*a), &call, false);
 		if (ret == 0) {
 			if (call.in_extra_size != sizeof(value)) {
 				return emu_fail(emu, "GETPARAM reply without a value");
@@ -146,28 +220,48 @@ static int emu_ioctl(struct wcp_virtgpu_device *device, uint32_t request, void *
 		struct drm_virtgpu_get_caps *a = arg;
 		call.in_extra = (void *)(uintptr_t)a->addr;
 		call.in_extra_max = a->size;
-		return emu_call(emu, request, a, sizeof(*a), &call);
+		return emu_call(emu, request, a, sizeof(*a), &call, false);
 	}
 	case WCP_IOCTL_VIRTGPU_CONTEXT_INIT: {
 		struct wcp_virtgpu_context_init *a = arg;
-		call.out_extra[0] = (const void *)(uintptr_t)a->ctx_set_params;
+		const struct wcp_virtgpu_context_set_param *params =
+			(const void *)(uintptr_t)a->ctx_set_params;
+		call.out_extra[0] = params;
 		call.out_extra_size[0] =
 			(size_t)a->num_params * sizeof(struct wcp_virtgpu_context_set_param);
-		return emu_call(emu, request, a, sizeof(*a), &call);
+		ret = emu_call(emu, request, a, sizeof(*a), &call, false);
+		if (ret == 0) {
+			emu->context = true;
+			for (uint32_t i = 0; i < a->num_params; i++) {
+				if (params[i].param == WCP_VIRTGPU_CONTEXT_PARAM_NUM_RINGS) {
+					emu->num_rings = (uint32_t)params[i].value;
+				}
+			}
+		}
+		return ret;
 	}
 	case WCP_IOCTL_VIRTGPU_RESOURCE_CREATE_BLOB: {
 		struct wcp_virtgpu_resource_create_blob *a = arg;
 		call.out_extra[0] = (const void *)(uintptr_t)a->cmd;
 		call.out_extra_size[0] = a->cmd_size;
-		return emu_call(emu, request, a, sizeof(*a), &call);
+		ret = emu_call(emu, request, a, sizeof(*a), &call, false);
+		if (ret == 0) {
+			add_handle(emu, a->bo_handle);
+		}
+		return ret;
 	}
 	case WCP_IOCTL_VIRTGPU_EXECBUFFER: {
 		struct wcp_virtgpu_execbuffer *a = arg;
+		ret = check_execbuffer(emu, a);
+		if (ret < 0) {
+			return ret;
+		}
 		call.out_extra[0] = (const void *)(uintptr_t)a->command;
 		call.out_extra_size[0] = a->size;
 		call.out_extra[1] = (const void *)(uintptr_t)a->bo_handles;
 		call.out_extra_size[1] = (size_t)a->num_bo_handles * sizeof(uint32_t);
-		return emu_call(emu, request, a, sizeof(*a), &call);
+		// Queued and done with, as the ioctl is: the host's work is not waited for.
+		return emu_call(emu, request, a, sizeof(*a), &call, ret == 0);
 	}
 	case DRM_IOCTL_PRIME_FD_TO_HANDLE: {
 		struct drm_prime_handle *a = arg;
@@ -175,11 +269,15 @@ static int emu_ioctl(struct wcp_virtgpu_device *device, uint32_t request, void *
 			return -EBADF;
 		}
 		call.out_fd = a->fd;
-		return emu_call(emu, request, a, sizeof(*a), &call);
+		ret = emu_call(emu, request, a, sizeof(*a), &call, false);
+		if (ret == 0) {
+			add_handle(emu, a->handle);
+		}
+		return ret;
 	}
 	case DRM_IOCTL_PRIME_HANDLE_TO_FD: {
 		struct drm_prime_handle *a = arg;
-		ret = emu_call(emu, request, a, sizeof(*a), &call);
+		ret = emu_call(emu, request, a, sizeof(*a), &call, false);
 		if (ret == 0) {
 			if (call.in_fd < 0) {
 				return emu_fail(emu, "PRIME_HANDLE_TO_FD reply without an fd");
@@ -191,18 +289,26 @@ static int emu_ioctl(struct wcp_virtgpu_device *device, uint32_t request, void *
 	case WCP_IOCTL_VIRTGPU_MAP: {
 		// Through ioctl() the memory fd has no use: only map() mmaps it.
 		struct drm_virtgpu_map *a = arg;
-		ret = emu_call(emu, request, a, sizeof(*a), &call);
+		ret = emu_call(emu, request, a, sizeof(*a), &call, false);
 		if (call.in_fd >= 0) {
 			close(call.in_fd);
 		}
 		return ret;
 	}
 	case WCP_IOCTL_VIRTGPU_WAIT:
-		return emu_call(emu, request, arg, sizeof(struct drm_virtgpu_3d_wait), &call);
+		return emu_call(
+			emu, request, arg, sizeof(struct drm_virtgpu_3d_wait), &call, false);
 	case WCP_IOCTL_VIRTGPU_RESOURCE_INFO:
-		return emu_call(emu, request, arg, sizeof(struct drm_virtgpu_resource_info), &call);
-	case DRM_IOCTL_GEM_CLOSE:
-		return emu_call(emu, request, arg, sizeof(struct drm_gem_close), &call);
+		return emu_call(
+			emu, request, arg, sizeof(struct drm_virtgpu_resource_info), &call, false);
+	case DRM_IOCTL_GEM_CLOSE: {
+		struct drm_gem_close *a = arg;
+		ret = emu_call(emu, request, a, sizeof(*a), &call, false);
+		if (ret == 0) {
+			remove_handle(emu, a->handle);
+		}
+		return ret;
+	}
 	default:
 		return -ENOTTY;
 	}
@@ -212,7 +318,7 @@ static void *emu_map(struct wcp_virtgpu_device *device, uint32_t bo_handle, size
 	struct wcp_emu_device *emu = emu_device(device);
 	struct drm_virtgpu_map arg = {.handle = bo_handle};
 	struct wcp_emu_call call = {.out_fd = -1};
-	int ret = emu_call(emu, WCP_IOCTL_VIRTGPU_MAP, &arg, sizeof(arg), &call);
+	int ret = emu_call(emu, WCP_IOCTL_VIRTGPU_MAP, &arg, sizeof(arg), &call, false);
 	if (ret < 0) {
 		errno = -ret;
 		return NULL;
@@ -235,6 +341,7 @@ static void emu_destroy(struct wcp_virtgpu_device *device) {
 	struct wcp_emu_device *emu = emu_device(device);
 	close(emu->sock);
 	close(emu->base.event_fd);
+	wl_array_release(&emu->handles);
 	free(emu->buffer);
 	free(emu);
 }
@@ -286,6 +393,7 @@ struct wcp_virtgpu_device *virtgpu_emu_open(const char *socket_path) {
 		wcp_log(WCP_ERROR, "out of memory");
 		return NULL;
 	}
+	wl_array_init(&emu->handles);
 	emu->buffer = malloc(WCP_EMU_MAX_MESSAGE);
 	if (emu->buffer == NULL) {
 		wcp_log(WCP_ERROR, "out of memory");

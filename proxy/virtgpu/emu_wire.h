@@ -19,6 +19,13 @@
  *   struct wcp_emu_reply, arg_size bytes of the struct as the kernel leaves
  *   it, extra_size bytes of data for its output pointers.
  *
+ * except an EXECBUFFER sent with WCP_EMU_POSTED, which gets no reply: as
+ * the kernel does, the backend checks it (context, flags, ring index, GEM
+ * handles) and returns once it is queued, and the emulator carries it out
+ * in order with the requests around it. One the emulator still refuses
+ * means the two disagree about the kernel's checks: it logs it and closes
+ * the connection, which the guest sees as a lost device.
+ *
  * Pointer data, by request:
  *   GETPARAM            reply extra: the int32 value
  *   GET_CAPS            reply extra: `size` bytes of the capset
@@ -34,7 +41,7 @@
  */
 
 #define WCP_EMU_MAGIC 0x45504357u // "WCPE"
-#define WCP_EMU_VERSION 1u
+#define WCP_EMU_VERSION 2u
 
 /** Largest message either side sends. */
 #define WCP_EMU_MAX_MESSAGE (128u * 1024u)
@@ -44,11 +51,14 @@ struct wcp_emu_hello {
 	uint32_t version;
 };
 
+/** wcp_emu_request.flags: no reply (EXECBUFFER only). */
+#define WCP_EMU_POSTED 1u
+
 struct wcp_emu_request {
 	uint32_t request; // the ioctl request number (WCP_IOCTL_*, DRM_IOCTL_*)
 	uint32_t arg_size;
 	uint32_t extra_size;
-	uint32_t pad;
+	uint32_t flags; // WCP_EMU_POSTED or 0
 };
 
 struct wcp_emu_reply {

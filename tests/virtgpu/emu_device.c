@@ -144,8 +144,13 @@ TEST(kernel_checks_return_errno) {
 	test_assert(virtgpu_resource_info(f.device, bo, &info_res, &info_size) == 0);
 	test_assert(info_res == res && info_size == 4096);
 	test_assert(virtgpu_wait(f.device, bo, true) == 0);
+	// A submission naming a live handle is queued; once closed, it is refused.
+	test_assert(virtgpu_execbuffer(f.device, cmd, sizeof(cmd), 1, &bo, 1) == 0);
 	test_assert(virtgpu_gem_close(f.device, bo) == 0);
 	test_assert(virtgpu_gem_close(f.device, bo) == -EINVAL);
+	test_assert(virtgpu_execbuffer(f.device, cmd, sizeof(cmd), 1, &bo, 1) == -ENOENT);
+	// The emulator took the queued one: the device still answers.
+	test_assert(virtgpu_wait(f.device, 77, false) == -ENOENT);
 	test_assert(emu_fixture_stop(&f) == 0);
 }
 

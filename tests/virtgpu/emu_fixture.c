@@ -148,6 +148,14 @@ void emu_fixture_submit(struct wcp_emu_fixture *f, const void *cmd, size_t size,
 	if (ret != 0) {
 		test_fail("EXECBUFFER of %zu bytes on ring %u: %s", size, ring, strerror(-ret));
 	}
+	// The submission returns once queued, as the kernel's does: a query's
+	// answer is in the ring once the ring's buffer is idle.
+	if (ring == WCP_CD_QUERY_RING) {
+		ret = virtgpu_wait(f->device, f->query_bo, false);
+		if (ret != 0) {
+			test_fail("WAIT for the query ring: %s", strerror(-ret));
+		}
+	}
 }
 
 void emu_fixture_poll(struct wcp_emu_fixture *f) {
