@@ -4,6 +4,8 @@
 #include <signal.h>
 #include <string.h>
 
+#include "util/copy.h"
+
 static sigjmp_buf copy_jump;
 static volatile sig_atomic_t copying;
 
@@ -29,16 +31,22 @@ bool sigbus_copy_rows(const struct wcp_copy_rows *copies, size_t count) {
 		copying = 0;
 		return false;
 	}
+	size_t total = 0;
+	for (size_t i = 0; i < count; i++) {
+		total += copies[i].row_bytes * copies[i].rows;
+	}
+	void *(*copy)(void *, const void *, size_t) =
+		total >= WCP_COPY_STREAM_MIN ? copy_stream : memcpy;
 	copying = 1;
 	for (size_t i = 0; i < count; i++) {
 		const struct wcp_copy_rows *c = &copies[i];
 		if (c->row_bytes == c->dst_stride && c->row_bytes == c->src_stride) {
 			// Whole rows: one block.
-			memcpy(c->dst, c->src, c->row_bytes * c->rows);
+			copy(c->dst, c->src, c->row_bytes * c->rows);
 			continue;
 		}
 		for (size_t row = 0; row < c->rows; row++) {
-			memcpy(c->dst + row * c->dst_stride, c->src + row * c->src_stride,
+			copy(c->dst + row * c->dst_stride, c->src + row * c->src_stride,
 				c->row_bytes);
 		}
 	}

@@ -1,0 +1,112 @@
+/*
+ * The shm copy: copy_stream against memcpy at every alignment, and
+ * sigbus_copy_rows on both of its paths (cached and streaming), including
+ * a client memory that shrinks under a large copy.
+ */
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "test.h"
+#include "util/copy.h"
+#include "util/sigbus.h"
+
+static void fill(uint8_t *p, size_t size, uint32_t seed) {
+	for (size_t i = 0; i < size; i++) {
+		seed = seed * 1103515245u + 12345u;
+		p[i] = (uint8_t)(seed >> 16);
+	}
+}
+
+TEST(stream_copy_matches_memcpy_at_every_alignment) {
+	const size_t max = 300;
+	uint8_t *src = malloc(max + 32), *dst = malloc(max + 32), *want = malloc(max + 32);
+	test_assert(src != NULL && dst != NULL && want != NULL);
+	fill(src, max + 32, 1);
+	for (size_t s_off = 0; s_off < 16; s_off++) {
+		for (size_t d_off = 0; d_off < 16; d_off++) {
+			for (size_t size = 0; size <= max; size += (size < 140 ? 1 : 37)) {
+				memset(dst, 0xa5, max + 32);
+				memset(want, 0xa5, max + 32);
+				memcpy(want + d_off, src + s_off, size);
+				test_assert(
+					copy_stream(dst + d_off, src + s_off, size) == dst + d_off);
+				if (memcmp(dst, want, max + 32) != 0) {
+					test_fail("%zu bytes from offset %zu to offset %zu differ",
+						size, s_off, d_off);
+				}
+			}
+		}
+	}
+	free(src);
+	free(dst);
+	free(want);
+}
+
+/* Copies a w x h window of 4-byte pixels between two strided images both ways. */
+static void check_rows(size_t width, size_t height, size_t x, size_t y, size_t w, size_t h) {
+	size_t stride = width * 4;
+	size_t size = stride * height;
+	uint8_t *src = malloc(size), *dst = malloc(size), *want = malloc(size);
+	test_assert(src != NULL && dst != NULL && want != NULL);
+	fill(src, size, (uint32_t)(width + h));
+	memset(dst, 0x5a, size);
+	memset(want, 0x5a, size);
+	for (size_t row = y; row < y + h; row++) {
+		memcpy(want + row * stride + x * 4, src + row * stride + x * 4, w * 4);
+	}
+	struct wcp_copy_rows rows = {
+		.dst = dst + y * stride + x * 4,
+		.src = src + y * stride + x * 4,
+		.dst_stride = stride,
+		.src_stride = stride,
+		.row_bytes = w * 4,
+		.rows = h,
+	};
+	test_assert(sigbus_copy_rows(&rows, 1));
+	test_assert(memcmp(dst, want, size) == 0);
+	free(src);
+	free(dst);
+	free(want);
+}
+
+TEST(rows_are_copied_and_nothing_else) {
+	test_assert(sigbus_init());
+	// Small damage (cached stores), a band over the streaming threshold, whole
+	// frames (one block), and odd widths that leave unaligned row starts.
+	check_rows(64, 64, 3, 5, 17, 9);
+	check_rows(1920, 1080, 0, 100, 1920, 200);
+	check_rows(1920, 1080, 0, 0, 1920, 1080);
+	check_rows(1921, 700, 1, 1, 1919, 698);
+	test_assert(1920u * 200u * 4u >= WCP_COPY_STREAM_MIN);
+}
+
+TEST(memory_that_shrinks_under_a_large_copy_fails_it) {
+	test_assert(sigbus_init());
+	const size_t size = 4u * WCP_COPY_STREAM_MIN;
+	int fd = memfd_create("copy-test", MFD_CLOEXEC);
+	test_assert(fd >= 0 && ftruncate(fd, (off_t)size) == 0);
+	uint8_t *src = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	test_assert(src != MAP_FAILED);
+	fill(src, size, 7);
+	uint8_t *dst = malloc(size);
+	test_assert(dst != NULL);
+	struct wcp_copy_rows all = {.dst = dst, .src = src, .row_bytes = size, .rows = 1};
+	test_assert(sigbus_copy_rows(&all, 1));
+	test_assert(memcmp(dst, src, size) == 0);
+	// As a client that shrinks its pool: the mapping's end is gone.
+	test_assert(ftruncate(fd, (off_t)(size / 2)) == 0);
+	test_assert(!sigbus_copy_rows(&all, 1));
+	// And the process carries on: the first half still copies.
+	all.row_bytes = size / 2;
+	test_assert(sigbus_copy_rows(&all, 1));
+	munmap(src, size);
+	close(fd);
+	free(dst);
+}
+
+int main(int argc, char *argv[]) {
+	return test_main(argc, argv);
+}
