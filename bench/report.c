@@ -337,6 +337,66 @@ static void targets(const struct wcp_results *results, FILE *out, FILE *raw) {
 	}
 }
 
+/*
+ * What the device path leaves: a sync-paced frame is one guest round trip
+ * plus its copy, so the round trip's added time (from the roundtrip
+ * scenario of the same run) and the copy at its memcpy floor bound the
+ * ratio to direct that any relay over this device could reach; the proxy's
+ * CPU for a round trip that copies nothing is paid by every frame too.
+ */
+static void bounds(const struct wcp_results *results, FILE *out, FILE *raw) {
+	size_t rt = find_scenario(results, "roundtrip");
+	if (rt == results->scenario_count) {
+		return;
+	}
+	struct summary rt_emu = summarize(results, rt, WCP_PATH_EMU);
+	struct summary rt_direct = summarize(results, rt, WCP_PATH_DIRECT);
+	double added_ms = 1000.0 / rt_emu.median - 1000.0 / rt_direct.median;
+	if (raw == NULL) {
+		fputs("### What the emulated path leaves\n\n"
+		      "A sync-paced frame is one round trip plus its copy. The round trip's added"
+		      " time over direct (the roundtrip scenario above) and the copy at its memcpy"
+		      " floor give the best ratio to direct that a relay over this device could"
+		      " reach; the proxy's CPU for a round trip that copies nothing is paid by"
+		      " every frame as well.\n\n"
+		      "| scenario | direct ms/frame | round trip adds (ms) | copy floor (ms) |"
+		      " best possible vs direct | proxy CPU, empty round trip (ms) |"
+		      " 2× copy floor (ms) |\n"
+		      "| --- | --: | --: | --: | --: | --: | --: |\n",
+			out);
+	}
+	for (size_t s = 0; s < results->scenario_count; s++) {
+		const struct wcp_scenario *sc = results->scenarios[s];
+		if (sc->kind != WCP_SCENARIO_FRAMES || sc->clients != 1 ||
+			strcmp(sc->pacing, "sync") != 0) {
+			continue;
+		}
+		struct summary emu = summarize(results, s, WCP_PATH_EMU);
+		struct summary direct = summarize(results, s, WCP_PATH_DIRECT);
+		double direct_ms = 1000.0 / direct.median;
+		double floor_ms = (double)emu.damage_bytes / results->bandwidth[s] * 1000.0;
+		double best = direct_ms / (direct_ms + added_ms + floor_ms);
+		if (raw != NULL) {
+			fprintf(raw,
+				"bound scenario=%s direct_ms=%.6g added_ms=%.6g floor_ms=%.6g "
+				"best_ratio=%.6g empty_trip_cpu_ms=%.6g\n",
+				sc->name, direct_ms, added_ms, floor_ms, best, rt_emu.relay_ms);
+			continue;
+		}
+		fprintf(out, "| %s", sc->name);
+		cell(out, 3, direct_ms, "");
+		cell(out, 3, added_ms, "");
+		cell(out, 3, floor_ms, "");
+		cell(out, 2, best, "×");
+		cell(out, 3, rt_emu.relay_ms, "");
+		cell(out, 3, 2.0 * floor_ms, "");
+		fputs(" |\n", out);
+	}
+	if (raw == NULL) {
+		fputs("\n", out);
+	}
+}
+
 void report_markdown(const struct wcp_results *results, FILE *out) {
 	const struct wcp_machine *m = &results->machine;
 	const struct wcp_settings *st = &results->settings;
@@ -359,6 +419,7 @@ void report_markdown(const struct wcp_results *results, FILE *out) {
 	}
 	memory_table(results, out);
 	targets(results, out, NULL);
+	bounds(results, out, NULL);
 }
 
 void report_raw(const struct wcp_results *results, FILE *out) {
@@ -409,4 +470,5 @@ void report_raw(const struct wcp_results *results, FILE *out) {
 			m->many_clients, m->many.vm_rss, m->emu_idle.vm_rss);
 	}
 	targets(results, NULL, out);
+	bounds(results, NULL, out);
 }
