@@ -75,6 +75,7 @@ struct wcp_results {
 	enum wcp_path_kind paths[WCP_PATH_COUNT];
 	size_t path_count;
 	double bandwidth[32]; // memcpy bytes/s for each scenario's window size
+	double fresh_bandwidth[32]; // the same, from a source another process just wrote
 	double streaming_bandwidth; // memcpy bytes/s of a buffer larger than any cache
 	struct wcp_sample *samples; // [scenario][path kind][rep]
 	struct wcp_memory_result memory[WCP_PATH_COUNT];

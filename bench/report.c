@@ -126,9 +126,12 @@ static void describe(const struct wcp_results *results, size_t s, FILE *out) {
 		double floor_ms = (double)direct.damage_bytes / results->bandwidth[s] * 1000.0;
 		fprintf(out,
 			" Damaged per frame: %.3f MiB. memcpy floor of the damage: %.3f ms at the"
-			" %.2f GB/s of a frame-sized copy, %.3f ms out of cache.",
+			" %.2f GB/s of a frame-sized copy, %.3f ms out of cache, %.3f ms from a"
+			" frame another process has just written (%.2f GB/s).",
 			(double)direct.damage_bytes / MIB, floor_ms, results->bandwidth[s] / 1e9,
-			(double)direct.damage_bytes / results->streaming_bandwidth * 1000.0);
+			(double)direct.damage_bytes / results->streaming_bandwidth * 1000.0,
+			(double)direct.damage_bytes / results->fresh_bandwidth[s] * 1000.0,
+			results->fresh_bandwidth[s] / 1e9);
 	}
 	struct summary emu = summarize(results, s, WCP_PATH_EMU);
 	if (emu.ok > 0 && emu.copy_bytes > 0) {
@@ -425,8 +428,8 @@ void report_markdown(const struct wcp_results *results, FILE *out) {
 void report_raw(const struct wcp_results *results, FILE *out) {
 	for (size_t s = 0; s < results->scenario_count; s++) {
 		const char *name = results->scenarios[s]->name;
-		fprintf(out, "bandwidth scenario=%s bytes_per_s=%.0f\n", name,
-			results->bandwidth[s]);
+		fprintf(out, "bandwidth scenario=%s bytes_per_s=%.0f fresh_bytes_per_s=%.0f\n",
+			name, results->bandwidth[s], results->fresh_bandwidth[s]);
 		for (size_t i = 0; i < results->path_count; i++) {
 			enum wcp_path_kind p = results->paths[i];
 			for (uint32_t r = 0; r < results->settings.reps; r++) {

@@ -501,15 +501,18 @@ int main(int argc, char *argv[]) {
 		const struct wcp_scenario *sc = results.scenarios[s];
 		size_t bytes = (size_t)sc->window_width * (size_t)sc->window_height * 4;
 		results.bandwidth[s] = 0.0;
+		results.fresh_bandwidth[s] = 0.0;
 		for (size_t t = 0; t < s && bytes > 0; t++) {
 			const struct wcp_scenario *other = results.scenarios[t];
 			if (other->window_width == sc->window_width &&
 				other->window_height == sc->window_height) {
 				results.bandwidth[s] = results.bandwidth[t];
+				results.fresh_bandwidth[s] = results.fresh_bandwidth[t];
 			}
 		}
 		if (results.bandwidth[s] == 0.0 && bytes > 0) {
 			results.bandwidth[s] = bandwidth_memcpy(bytes);
+			results.fresh_bandwidth[s] = bandwidth_memcpy_fresh(bytes);
 		}
 	}
 
