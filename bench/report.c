@@ -247,6 +247,12 @@ static size_t find_scenario(const struct wcp_results *results, const char *name)
 	return results->scenario_count;
 }
 
+/** The scenarios the per-frame targets are read from: one client, sync paced. */
+static bool one_client_sync(const struct wcp_scenario *sc) {
+	return sc->kind == WCP_SCENARIO_FRAMES && sc->clients == 1 &&
+		strcmp(sc->pacing, "sync") == 0;
+}
+
 struct target_row {
 	const char *target, *scenario;
 	double measured, limit;
@@ -313,11 +319,10 @@ static void targets(const struct wcp_results *results, FILE *out, FILE *raw) {
 		}
 	}
 	for (size_t s = 0; s < results->scenario_count; s++) {
-		const struct wcp_scenario *sc = results->scenarios[s];
-		if (sc->kind != WCP_SCENARIO_FRAMES || sc->clients != 1 ||
-			strcmp(sc->pacing, "sync") != 0) {
+		if (!one_client_sync(results->scenarios[s])) {
 			continue;
 		}
+		const struct wcp_scenario *sc = results->scenarios[s];
 		struct summary emu = summarize(results, s, WCP_PATH_EMU);
 		double floor_ms = (double)emu.damage_bytes / results->bandwidth[s] * 1000.0;
 		target_line(out, raw,
@@ -369,11 +374,10 @@ static void bounds(const struct wcp_results *results, FILE *out, FILE *raw) {
 			out);
 	}
 	for (size_t s = 0; s < results->scenario_count; s++) {
-		const struct wcp_scenario *sc = results->scenarios[s];
-		if (sc->kind != WCP_SCENARIO_FRAMES || sc->clients != 1 ||
-			strcmp(sc->pacing, "sync") != 0) {
+		if (!one_client_sync(results->scenarios[s])) {
 			continue;
 		}
+		const struct wcp_scenario *sc = results->scenarios[s];
 		struct summary emu = summarize(results, s, WCP_PATH_EMU);
 		struct summary direct = summarize(results, s, WCP_PATH_DIRECT);
 		double direct_ms = 1000.0 / direct.median;
