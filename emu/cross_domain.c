@@ -5,6 +5,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -32,13 +33,21 @@ struct wcp_emu_item {
 	uint64_t size;
 
 	// Write pipes: what the host's reader has not taken yet waits here, so
-	// that a slow reader holds up no other context.
-	struct wcp_emu_cd *cd;
+	// that a slow reader holds up no other context (up to a bound), and a
+	// context that goes leaves it to be written still (emu_host.draining).
+	struct wl_event_loop *loop;
 	uint8_t *pending;
-	size_t pending_len;
+	size_t pending_off, pending_len; // the unwritten bytes: pending + off, len of them
+	size_t pending_cap;
 	bool hang_up; // close once pending is written
 	struct wl_event_source *source; // writable, while data waits
 };
+
+/*
+ * Beyond this many bytes queued for one host pipe the emulator waits for
+ * the reader, as a VMM's worker that writes synchronously does.
+ */
+#define EMU_PIPE_QUEUE_MAX (8u << 20)
 
 struct wcp_emu_read_pipe {
 	struct wl_list link;
@@ -127,6 +136,13 @@ void emu_cross_domain_destroy(struct wcp_emu_cd *cd) {
 	close_socket(cd);
 	struct wcp_emu_item *item, *item_tmp;
 	wl_list_for_each_safe(item, item_tmp, &cd->items, link) {
+		if (item->kind == EMU_ITEM_WRITE_PIPE && item->pending_len > 0) {
+			// Accepted WRITEs reach the reader even after the guest is gone.
+			item->hang_up = true;
+			wl_list_remove(&item->link);
+			wl_list_insert(&cd->host->draining, &item->link);
+			continue;
+		}
 		item_destroy(item);
 	}
 	struct wcp_emu_read_pipe *pipe, *pipe_tmp;
@@ -144,7 +160,7 @@ static uint32_t add_item(
 		return 0;
 	}
 	item->id = ++cd->last_item_id;
-	item->cd = cd;
+	item->loop = cd->host->loop;
 	item->kind = kind;
 	item->fd = fd;
 	item->size = size;
@@ -637,9 +653,8 @@ static int on_write_pipe_writable(int fd, uint32_t mask, void *data);
 
 /** Writes what waits for a host write pipe, as far as its reader lets it. */
 static void flush_write_pipe(struct wcp_emu_item *item) {
-	size_t done = 0;
-	while (done < item->pending_len) {
-		ssize_t n = write(item->fd, item->pending + done, item->pending_len - done);
+	while (item->pending_len > 0) {
+		ssize_t n = write(item->fd, item->pending + item->pending_off, item->pending_len);
 		if (n < 0 && errno == EINTR) {
 			continue;
 		}
@@ -649,17 +664,19 @@ static void flush_write_pipe(struct wcp_emu_item *item) {
 		if (n < 0) {
 			// The reader is gone: what the guest still sends is dropped.
 			wcp_log_errno(WCP_DEBUG, "writing to write pipe %u failed", item->id);
-			done = item->pending_len;
+			item->pending_len = 0;
 			break;
 		}
-		done += (size_t)n;
+		item->pending_off += (size_t)n;
+		item->pending_len -= (size_t)n;
 	}
-	memmove(item->pending, item->pending + done, item->pending_len - done);
-	item->pending_len -= done;
+	if (item->pending_len == 0) {
+		item->pending_off = 0;
+	}
 	if (item->pending_len > 0) {
 		if (item->source == NULL) {
-			item->source = wl_event_loop_add_fd(item->cd->host->loop, item->fd,
-				WL_EVENT_WRITABLE, on_write_pipe_writable, item);
+			item->source = wl_event_loop_add_fd(item->loop, item->fd, WL_EVENT_WRITABLE,
+				on_write_pipe_writable, item);
 			if (item->source == NULL) {
 				wcp_log_errno(
 					WCP_ERROR, "cannot watch write pipe %u; dropped", item->id);
@@ -675,6 +692,53 @@ static void flush_write_pipe(struct wcp_emu_item *item) {
 	if (item->hang_up) {
 		item_destroy(item);
 	}
+}
+
+/** Waits until the pipe's reader has taken enough that `more` bytes fit in the queue. */
+static void wait_for_reader(struct wcp_emu_item *item, size_t more) {
+	while (item->pending_len > 0 && item->pending_len + more > EMU_PIPE_QUEUE_MAX) {
+		struct pollfd pfd = {.fd = item->fd, .events = POLLOUT};
+		if (poll(&pfd, 1, -1) < 0) {
+			continue; // EINTR
+		}
+		ssize_t n = write(item->fd, item->pending + item->pending_off, item->pending_len);
+		if (n > 0) {
+			item->pending_off += (size_t)n;
+			item->pending_len -= (size_t)n;
+		} else if (n < 0 && errno != EAGAIN && errno != EINTR) {
+			wcp_log_errno(WCP_DEBUG, "writing to write pipe %u failed", item->id);
+			item->pending_len = 0; // the reader is gone
+		}
+	}
+	if (item->pending_len == 0) {
+		item->pending_off = 0;
+	}
+	// A source still watching for room finds nothing or the rest; either is fine.
+}
+
+/** Appends to the queue, compacting it or growing it as needed; false when out of memory. */
+static bool queue_write(struct wcp_emu_item *item, const uint8_t *data, size_t size) {
+	if (item->pending_off > 0 &&
+		item->pending_off + item->pending_len + size > item->pending_cap) {
+		memmove(item->pending, item->pending + item->pending_off, item->pending_len);
+		item->pending_off = 0;
+	}
+	size_t need = item->pending_off + item->pending_len + size;
+	if (need > item->pending_cap) {
+		size_t cap = item->pending_cap > 0 ? item->pending_cap : 65536;
+		while (cap < need) {
+			cap *= 2;
+		}
+		uint8_t *bigger = realloc(item->pending, cap);
+		if (bigger == NULL) {
+			return false;
+		}
+		item->pending = bigger;
+		item->pending_cap = cap;
+	}
+	memcpy(item->pending + item->pending_off + item->pending_len, data, size);
+	item->pending_len += size;
+	return true;
 }
 
 static int on_write_pipe_writable(int fd, uint32_t mask, void *data) {
@@ -704,15 +768,12 @@ static void cmd_write(struct wcp_emu_cd *cd, const uint8_t *cmd, size_t size) {
 		return;
 	}
 	if (w.opaque_data_size > 0) {
-		uint8_t *bigger = realloc(item->pending, item->pending_len + w.opaque_data_size);
-		if (bigger == NULL) {
+		wait_for_reader(item, w.opaque_data_size);
+		if (!queue_write(item, cmd + sizeof(w), w.opaque_data_size)) {
 			wcp_log(WCP_ERROR, "out of memory: write pipe %u dropped", w.identifier);
 			item_destroy(item);
 			return;
 		}
-		memcpy(bigger + item->pending_len, cmd + sizeof(w), w.opaque_data_size);
-		item->pending = bigger;
-		item->pending_len += w.opaque_data_size;
 	}
 	item->hang_up = w.hang_up != 0;
 	if (item->source == NULL) {
@@ -786,4 +847,11 @@ int emu_cross_domain_blob(struct wcp_emu_cd *cd, uint64_t blob_id, uint64_t size
 	item->fd = -1;
 	item_destroy(item);
 	return 0;
+}
+
+void emu_cross_domain_host_finish(struct wcp_emu_host *host) {
+	struct wcp_emu_item *item, *tmp;
+	wl_list_for_each_safe(item, tmp, &host->draining, link) {
+		item_destroy(item);
+	}
 }

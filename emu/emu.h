@@ -29,6 +29,7 @@ struct wcp_emu_host {
 	struct wcp_emu_config config;
 	struct wl_list resources; // wcp_emu_resource.link
 	uint32_t next_resource_id;
+	struct wl_list draining; // host write pipes of closed contexts, still being written
 };
 
 struct wcp_emu_file;
@@ -118,6 +119,9 @@ struct wcp_emu_cd;
 struct wcp_emu_cd *emu_cross_domain_create(struct wcp_emu_host *host, struct wcp_emu_file *file);
 
 void emu_cross_domain_destroy(struct wcp_emu_cd *cd);
+
+/** Frees the host write pipes that closed contexts left to drain (at exit). */
+void emu_cross_domain_host_finish(struct wcp_emu_host *host);
 
 /** Processes the commands of one EXECBUFFER (all errors are host-side: logged). */
 void emu_cross_domain_submit(struct wcp_emu_cd *cd, const uint8_t *commands, size_t size);

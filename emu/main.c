@@ -172,6 +172,7 @@ int main(int argc, char *argv[]) {
 		host.config.wayland_path = wayland_path;
 	}
 	wl_list_init(&host.resources);
+	wl_list_init(&host.draining);
 
 	int status = 1;
 	host.loop = wl_event_loop_create();
@@ -202,6 +203,7 @@ int main(int argc, char *argv[]) {
 	}
 	status = running ? 1 : 0;
 	emu_server_destroy(server);
+	emu_cross_domain_host_finish(&host);
 	emu_resource_destroy_all(&host);
 error_signals:
 	if (sigint != NULL) {

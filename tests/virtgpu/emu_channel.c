@@ -341,6 +341,56 @@ TEST(write_pipe_is_fed_by_write) {
 	test_assert(emu_fixture_stop(&f) == 0);
 }
 
+TEST(write_pipe_data_outlives_the_context) {
+	struct wcp_emu_fixture f;
+	emu_fixture_start(&f, NULL);
+	emu_fixture_channel(&f, WCP_CD_CHANNEL_WAYLAND);
+	int p[2];
+	test_assert(pipe2(p, O_CLOEXEC) == 0);
+	emu_fixture_host_send(&f, "send", 4, &p[1], 1);
+	close(p[1]);
+	emu_fixture_poll_event(&f);
+	struct wcp_cd_send_receive receive = channel_receive(&f);
+	test_assert(receive.num_identifiers == 1);
+	uint32_t id = receive.identifiers[0];
+	// Four times what a pipe holds, while the host reads nothing; then the
+	// guest closes its device, as a client that pasted and exited does.
+	enum { CHUNK = 4000, CHUNKS = 64 };
+	uint8_t *data = malloc(CHUNK * CHUNKS);
+	test_assert(data != NULL);
+	for (size_t i = 0; i < CHUNK * CHUNKS; i++) {
+		data[i] = (uint8_t)(i * 7 + i / 251);
+	}
+	for (size_t i = 0; i < CHUNKS; i++) {
+		emu_fixture_write(&f, id, data + i * CHUNK, CHUNK, i == CHUNKS - 1);
+	}
+	test_assert(virtgpu_wait(f.device, f.query_bo, false) == 0); // all of it taken
+	munmap(f.query_ring, WCP_CD_RING_SIZE);
+	munmap(f.channel_ring, WCP_CD_RING_SIZE);
+	f.query_ring = f.channel_ring = NULL;
+	virtgpu_device_destroy(f.device);
+	f.device = NULL;
+	// Every accepted byte still arrives, then the end.
+	uint8_t *got = malloc(CHUNK * CHUNKS + 1);
+	test_assert(got != NULL);
+	size_t have = 0;
+	for (;;) {
+		struct pollfd pfd = {.fd = p[0], .events = POLLIN};
+		test_assert(poll(&pfd, 1, 5000) == 1);
+		ssize_t n = read(p[0], got + have, CHUNK * CHUNKS + 1 - have);
+		test_assert(n >= 0);
+		if (n == 0) {
+			break;
+		}
+		have += (size_t)n;
+	}
+	test_assert(have == CHUNK * CHUNKS && memcmp(got, data, have) == 0);
+	close(p[0]);
+	free(got);
+	free(data);
+	test_assert(emu_fixture_stop(&f) == 0);
+}
+
 TEST(socket_fd_from_the_host_is_dropped) {
 	struct wcp_emu_fixture f;
 	emu_fixture_start(&f, NULL);
