@@ -1,5 +1,6 @@
 /* Blob resources: global ids, memfd memory, dormant after the last handle. */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
@@ -9,7 +10,7 @@
 #include "log.h"
 
 int emu_resource_memfd(uint64_t size) {
-	int fd = memfd_create("wl-cross-emu-blob", MFD_CLOEXEC);
+	int fd = memfd_create("wl-cross-emu-blob", MFD_CLOEXEC | MFD_ALLOW_SEALING);
 	if (fd < 0) {
 		wcp_log_errno(WCP_ERROR, "memfd_create");
 		return -1;
@@ -17,6 +18,13 @@ int emu_resource_memfd(uint64_t size) {
 	if (ftruncate(fd, (off_t)size) < 0) {
 		wcp_log_errno(
 			WCP_ERROR, "cannot size a blob of %llu bytes", (unsigned long long)size);
+		close(fd);
+		return -1;
+	}
+	// A blob is memory of a fixed size, as in a VM: a guest that truncates
+	// its fd must not make the emulator's own mapping (rings) fault.
+	if (fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW) < 0) {
+		wcp_log_errno(WCP_ERROR, "cannot seal a blob's size");
 		close(fd);
 		return -1;
 	}

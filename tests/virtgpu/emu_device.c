@@ -144,6 +144,12 @@ TEST(kernel_checks_return_errno) {
 	test_assert(virtgpu_resource_info(f.device, bo, &info_res, &info_size) == 0);
 	test_assert(info_res == res && info_size == 4096);
 	test_assert(virtgpu_wait(f.device, bo, true) == 0);
+	// Blob memory has a fixed size, as in a VM: the guest cannot shrink it
+	// under the emulator's own mappings.
+	int blob_fd = virtgpu_prime_handle_to_fd(f.device, bo);
+	test_assert(blob_fd >= 0);
+	test_assert(ftruncate(blob_fd, 0) < 0 && errno == EPERM);
+	close(blob_fd);
 	// A submission naming a live handle is queued; once closed, it is refused.
 	test_assert(virtgpu_execbuffer(f.device, cmd, sizeof(cmd), 1, &bo, 1) == 0);
 	test_assert(virtgpu_gem_close(f.device, bo) == 0);
