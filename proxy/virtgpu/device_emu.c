@@ -26,6 +26,7 @@ struct wcp_emu_device {
 	bool context; // CONTEXT_INIT succeeded
 	uint32_t num_rings;
 	struct wl_array handles; // uint32_t: the file's live GEM handles
+	bool handles_lost; // one could not be recorded: unknown ones are the emulator's to check
 };
 
 /** Where a request's pointer data lives, as emu_wire.h lists it. */
@@ -149,8 +150,10 @@ static void add_handle(struct wcp_emu_device *emu, uint32_t handle) {
 	}
 	uint32_t *h = wl_array_add(&emu->handles, sizeof(*h));
 	if (h == NULL) {
-		// Not known here, a submission naming it is sent for the emulator to check.
+		// Not known here: submissions naming unknown handles now wait for
+		// the emulator's own check.
 		wcp_log(WCP_ERROR, "out of memory");
+		emu->handles_lost = true;
 		return;
 	}
 	*h = handle;
@@ -189,7 +192,7 @@ static int check_execbuffer(struct wcp_emu_device *emu, const struct wcp_virtgpu
 	const uint32_t *handles = (const uint32_t *)(uintptr_t)a->bo_handles;
 	for (uint32_t i = 0; i < a->num_bo_handles; i++) {
 		if (!has_handle(emu, handles[i])) {
-			return -ENOENT;
+			return emu->handles_lost ? 1 : -ENOENT;
 		}
 	}
 	return 0;
