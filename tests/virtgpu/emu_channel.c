@@ -2,11 +2,13 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "emu_fixture.h"
@@ -388,6 +390,66 @@ TEST(write_pipe_data_outlives_the_context) {
 	close(p[0]);
 	free(got);
 	free(data);
+	test_assert(emu_fixture_stop(&f) == 0);
+}
+
+TEST_OPTS(slow_host_reader_bounds_the_queue, .timeout_s = 120) {
+	struct wcp_emu_fixture f;
+	emu_fixture_start(&f, NULL);
+	emu_fixture_channel(&f, WCP_CD_CHANNEL_WAYLAND);
+	int p[2];
+	test_assert(pipe2(p, O_CLOEXEC) == 0);
+	emu_fixture_host_send(&f, "send", 4, &p[1], 1);
+	close(p[1]);
+	emu_fixture_poll_event(&f);
+	uint32_t id = channel_receive(&f).identifiers[0];
+	// A reader of about 13 MB/s in another process, checking every byte and
+	// publishing how far it got.
+	enum { CHUNK = 4000, TOTAL = 4200 * CHUNK };
+	_Atomic size_t *progress = mmap(
+		NULL, sizeof(*progress), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	test_assert(progress != MAP_FAILED);
+	*progress = 0;
+	pid_t reader = fork();
+	test_assert(reader >= 0);
+	if (reader == 0) {
+		static uint8_t buf[65536];
+		size_t have = 0;
+		for (;;) {
+			ssize_t n = read(p[0], buf, sizeof(buf));
+			if (n <= 0) {
+				break;
+			}
+			for (ssize_t i = 0; i < n; i++) {
+				if (buf[i] != (uint8_t)((have + (size_t)i) % 253)) {
+					_exit(2);
+				}
+			}
+			have += (size_t)n;
+			*progress = have;
+			usleep(5000);
+		}
+		_exit(have == TOTAL ? 0 : 1);
+	}
+	close(p[0]);
+	uint8_t chunk[CHUNK];
+	for (size_t off = 0; off < TOTAL; off += CHUNK) {
+		for (size_t i = 0; i < CHUNK; i++) {
+			chunk[i] = (uint8_t)((off + i) % 253);
+		}
+		emu_fixture_write(&f, id, chunk, CHUNK, off + CHUNK == TOTAL);
+	}
+	// The last WRITE is sent. The emulator holds at most 8 MiB for the pipe
+	// and stops taking submissions beyond that, so what the reader has not
+	// taken yet fits in that, the connection's socket and the pipe itself.
+	size_t taken = *progress;
+	if (taken + (9u << 20) < TOTAL) {
+		test_fail("the writer got %zu bytes ahead of a slow reader", TOTAL - taken);
+	}
+	int status;
+	test_assert(waitpid(reader, &status, 0) == reader);
+	test_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	munmap((void *)progress, sizeof(*progress));
 	test_assert(emu_fixture_stop(&f) == 0);
 }
 
