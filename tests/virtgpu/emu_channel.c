@@ -310,19 +310,26 @@ TEST(wrong_read_pipe_id_drops_the_send) {
 	test_assert(emu_fixture_stop(&f) == 0);
 }
 
+/* The host hands the guest a pipe's write end, as wl_data_source.send does; *read_end is the host's. */
+static uint32_t host_write_pipe(struct wcp_emu_fixture *f, int *read_end) {
+	int p[2];
+	test_assert(pipe2(p, O_CLOEXEC) == 0);
+	emu_fixture_host_send(f, "send", 4, &p[1], 1);
+	close(p[1]);
+	emu_fixture_poll_event(f);
+	struct wcp_cd_send_receive receive = channel_receive(f);
+	test_assert(receive.num_identifiers == 1);
+	test_assert(receive.identifier_types[0] == WCP_CD_ID_WRITE_PIPE);
+	*read_end = p[0];
+	return receive.identifiers[0];
+}
+
 TEST(write_pipe_is_fed_by_write) {
 	struct wcp_emu_fixture f;
 	emu_fixture_start(&f, NULL);
 	emu_fixture_channel(&f, WCP_CD_CHANNEL_WAYLAND);
 	int p[2];
-	test_assert(pipe2(p, O_CLOEXEC) == 0);
-	emu_fixture_host_send(&f, "send", 4, &p[1], 1);
-	close(p[1]);
-	emu_fixture_poll_event(&f);
-	struct wcp_cd_send_receive receive = channel_receive(&f);
-	test_assert(receive.num_identifiers == 1);
-	test_assert(receive.identifier_types[0] == WCP_CD_ID_WRITE_PIPE);
-	uint32_t id = receive.identifiers[0];
+	uint32_t id = host_write_pipe(&f, &p[0]);
 	emu_fixture_write(&f, id, "clip", 4, false);
 	emu_fixture_write(&f, id, "board", 5, false);
 	emu_fixture_write(&f, id, NULL, 0, true);
@@ -348,13 +355,7 @@ TEST(write_pipe_data_outlives_the_context) {
 	emu_fixture_start(&f, NULL);
 	emu_fixture_channel(&f, WCP_CD_CHANNEL_WAYLAND);
 	int p[2];
-	test_assert(pipe2(p, O_CLOEXEC) == 0);
-	emu_fixture_host_send(&f, "send", 4, &p[1], 1);
-	close(p[1]);
-	emu_fixture_poll_event(&f);
-	struct wcp_cd_send_receive receive = channel_receive(&f);
-	test_assert(receive.num_identifiers == 1);
-	uint32_t id = receive.identifiers[0];
+	uint32_t id = host_write_pipe(&f, &p[0]);
 	// Four times what a pipe holds, while the host reads nothing; then the
 	// guest closes its device, as a client that pasted and exited does.
 	enum { CHUNK = 4000, CHUNKS = 64 };
@@ -398,11 +399,7 @@ TEST_OPTS(slow_host_reader_bounds_the_queue, .timeout_s = 120) {
 	emu_fixture_start(&f, NULL);
 	emu_fixture_channel(&f, WCP_CD_CHANNEL_WAYLAND);
 	int p[2];
-	test_assert(pipe2(p, O_CLOEXEC) == 0);
-	emu_fixture_host_send(&f, "send", 4, &p[1], 1);
-	close(p[1]);
-	emu_fixture_poll_event(&f);
-	uint32_t id = channel_receive(&f).identifiers[0];
+	uint32_t id = host_write_pipe(&f, &p[0]);
 	// A reader of about 13 MB/s in another process, checking every byte and
 	// publishing how far it got.
 	enum { CHUNK = 4000, TOTAL = 4200 * CHUNK };
