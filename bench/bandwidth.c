@@ -1,5 +1,6 @@
 #include "bandwidth.h"
 
+#include <sched.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -8,6 +9,14 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
+#include "pattern.h"
+#include "sample.h"
+#include "util/copy.h"
 
 #define COPIES 12
 
@@ -18,6 +27,47 @@ static double now_s(void) {
 	struct timespec ts;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* A process the measurement forks, and the pipes to and from it. */
+struct helper {
+	int to[2], from[2];
+	pid_t pid;
+};
+
+/*
+ * Forks a helper that runs `body(context, in, out)` (which must not return)
+ * on the far ends of the pipes. False when it could not start.
+ */
+static bool helper_start(
+	struct helper *h, void (*body)(const void *context, int in, int out), const void *context) {
+	*h = (struct helper){{-1, -1}, {-1, -1}, -1};
+	if (pipe(h->to) < 0 || pipe(h->from) < 0) {
+		return false;
+	}
+	h->pid = fork();
+	if (h->pid == 0) {
+		close(h->to[1]);
+		close(h->from[0]);
+		body(context, h->to[0], h->from[1]);
+		_exit(1);
+	}
+	return h->pid > 0;
+}
+
+/* Closes the pipes, which ends the helper, and waits for it. */
+static void helper_close(struct helper *h) {
+	for (int i = 0; i < 2; i++) {
+		if (h->to[i] >= 0) {
+			close(h->to[i]);
+		}
+		if (h->from[i] >= 0) {
+			close(h->from[i]);
+		}
+	}
+	if (h->pid > 0) {
+		waitpid(h->pid, NULL, 0);
+	}
 }
 
 double bandwidth_memcpy(size_t bytes) {
@@ -49,8 +99,16 @@ double bandwidth_memcpy(size_t bytes) {
 	return best;
 }
 
+struct fresh_frame {
+	unsigned char *src;
+	size_t bytes;
+};
+
 /* The writer: draws the shared source as a client does, a pixel at a time, then answers. */
-static void writer(unsigned char *src, size_t bytes, int in, int out) {
+static void writer(const void *context, int in, int out) {
+	const struct fresh_frame *frame = context;
+	unsigned char *src = frame->src;
+	size_t bytes = frame->bytes;
 	unsigned char value;
 	while (read(in, &value, 1) == 1) {
 		for (size_t i = 0; i + 4 <= bytes; i += 4) {
@@ -80,27 +138,21 @@ double bandwidth_memcpy_fresh(size_t bytes) {
 			NULL, bytes, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
 		mapped = mapped && dsts[i] != MAP_FAILED;
 	}
-	int to_writer[2] = {-1, -1}, from_writer[2] = {-1, -1};
+	struct helper helper = {{-1, -1}, {-1, -1}, -1};
 	double best = 0.0;
-	pid_t pid = -1;
-	if (!mapped || pipe(to_writer) < 0 || pipe(from_writer) < 0) {
+	if (!mapped) {
 		goto out;
 	}
 	for (int i = 0; i < FRESH_DESTINATIONS; i++) {
 		memset(dsts[i], 0xa5, bytes);
 	}
-	pid = fork();
-	if (pid == 0) {
-		close(to_writer[1]);
-		close(from_writer[0]);
-		writer(src, bytes, to_writer[0], from_writer[1]);
-	}
-	if (pid < 0) {
+	struct fresh_frame frame = {src, bytes};
+	if (!helper_start(&helper, writer, &frame)) {
 		goto out;
 	}
 	for (int i = 0; i < COPIES; i++) {
 		unsigned char value = (unsigned char)(i + 1), done;
-		if (write(to_writer[1], &value, 1) != 1 || read(from_writer[0], &done, 1) != 1) {
+		if (write(helper.to[1], &value, 1) != 1 || read(helper.from[0], &done, 1) != 1) {
 			best = 0.0;
 			break;
 		}
@@ -118,18 +170,7 @@ double bandwidth_memcpy_fresh(size_t bytes) {
 	}
 
 out:
-	for (int i = 0; i < 2; i++) {
-		if (to_writer[i] >= 0) {
-			close(to_writer[i]);
-		}
-		if (from_writer[i] >= 0) {
-			close(from_writer[i]);
-		}
-	}
-	if (pid > 0) {
-		// The writer ends at the closed pipe.
-		waitpid(pid, NULL, 0);
-	}
+	helper_close(&helper);
 	if (src != MAP_FAILED) {
 		munmap(src, bytes);
 	}
@@ -139,4 +180,189 @@ out:
 		}
 	}
 	return best;
+}
+
+/* Frames timed in each placement, after as many unmeasured ones. */
+#define HANDOFF_FRAMES 24
+
+enum handoff_reader {
+	READER_NONE,
+	READER_COPY,
+	READER_COPY_FLUSH,
+};
+
+struct handoff_run {
+	uint8_t *frame;
+	uint8_t *dsts[FRESH_DESTINATIONS];
+	size_t bytes;
+	int32_t width, height;
+};
+
+static bool pin_to(int cpu) {
+	cpu_set_t set;
+	CPU_ZERO(&set);
+	CPU_SET(cpu, &set);
+	return sched_setaffinity(0, sizeof(set), &set) == 0;
+}
+
+#if defined(__SSE2__)
+#define CAN_FLUSH true
+
+/* Evicts [data, data + size) from every cache, writing back what is dirty. */
+static void flush_lines(const uint8_t *data, size_t size) {
+	for (size_t i = 0; i < size; i += 64) {
+		_mm_clflush(data + i);
+	}
+	_mm_mfence();
+}
+#else
+#define CAN_FLUSH false
+
+static void flush_lines(const uint8_t *data, size_t size) {
+	(void)data;
+	(void)size;
+}
+#endif
+
+struct handoff_reader_args {
+	const struct handoff_run *run;
+	enum handoff_reader kind;
+	int cpu;
+};
+
+/*
+ * The reader, in its own process: for each byte from `in`, copies the frame
+ * into the next destination, flushing it afterwards if asked, and answers
+ * with the copy's time in ns (0 when the copy came out wrong).
+ */
+
+static void handoff_reader(const void *context, int in, int out) {
+	const struct handoff_reader_args *args = context;
+	const struct handoff_run *run = args->run;
+	enum handoff_reader kind = args->kind;
+	if (!pin_to(args->cpu)) {
+		_exit(1);
+	}
+	unsigned char value;
+	for (uint32_t i = 0; read(in, &value, 1) == 1; i++) {
+		uint8_t *dst = run->dsts[i % FRESH_DESTINATIONS];
+		double start = now_s();
+		copy_stream(dst, run->frame, run->bytes);
+		if (kind == READER_COPY_FLUSH) {
+			flush_lines(run->frame, run->bytes);
+		}
+		uint64_t ns = (uint64_t)((now_s() - start) * 1e9);
+		if (dst[run->bytes - 1] != value) {
+			ns = 0;
+		}
+		if (write(out, &ns, sizeof(ns)) != (ssize_t)sizeof(ns)) {
+			break;
+		}
+	}
+	_exit(0);
+}
+
+/*
+ * Draws the frame HANDOFF_FRAMES times on `writer_cpu`, each time handing
+ * it to a reader on `reader_cpu` (unless READER_NONE); the medians of the
+ * drawing and of the copy in ms. False when a step failed.
+ */
+static bool handoff_place(const struct handoff_run *run, enum handoff_reader kind, int writer_cpu,
+	int reader_cpu, double *draw_ms, double *copy_ms) {
+	struct helper helper = {{-1, -1}, {-1, -1}, -1};
+	bool ok = false;
+	double draws[HANDOFF_FRAMES], copies[HANDOFF_FRAMES];
+	if (!pin_to(writer_cpu)) {
+		return false;
+	}
+	struct handoff_reader_args args = {run, kind, reader_cpu};
+	if (kind != READER_NONE && !helper_start(&helper, handoff_reader, &args)) {
+		goto out;
+	}
+	struct wcp_rect all = {0, 0, run->width, run->height};
+	for (int i = 0; i < 2 * HANDOFF_FRAMES; i++) {
+		unsigned char value = (unsigned char)(i + 1);
+		double start = now_s();
+		pattern_fill_solid(run->frame, (size_t)run->width * 4, &all, value * 0x01010101u);
+		double drawn = now_s() - start;
+		uint64_t ns = 1;
+		if (kind != READER_NONE &&
+			(write(helper.to[1], &value, 1) != 1 ||
+				read(helper.from[0], &ns, sizeof(ns)) != (ssize_t)sizeof(ns) ||
+				ns == 0)) {
+			goto out;
+		}
+		if (i >= HANDOFF_FRAMES) {
+			draws[i - HANDOFF_FRAMES] = drawn * 1000.0;
+			copies[i - HANDOFF_FRAMES] = (double)ns / 1e6;
+		}
+	}
+	*draw_ms = sample_median(draws, HANDOFF_FRAMES);
+	*copy_ms = kind == READER_NONE ? 0.0 : sample_median(copies, HANDOFF_FRAMES);
+	ok = true;
+
+out:
+	helper_close(&helper);
+	return ok;
+}
+
+void bandwidth_handoff(int32_t width, int32_t height, struct wcp_handoff *out) {
+	*out = (struct wcp_handoff){0};
+	struct handoff_run run = {
+		.bytes = (size_t)width * (size_t)height * 4,
+		.width = width,
+		.height = height,
+	};
+	cpu_set_t allowed;
+	if (run.bytes == 0 || sched_getaffinity(0, sizeof(allowed), &allowed) < 0) {
+		return;
+	}
+	int cpus[2] = {-1, -1};
+	for (int cpu = 0, found = 0; cpu < CPU_SETSIZE && found < 2; cpu++) {
+		if (CPU_ISSET(cpu, &allowed)) {
+			cpus[found++] = cpu;
+		}
+	}
+	// Shared memory, as the client's pool and the host buffers are.
+	run.frame =
+		mmap(NULL, run.bytes, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	bool mapped = run.frame != MAP_FAILED;
+	for (int i = 0; i < FRESH_DESTINATIONS; i++) {
+		run.dsts[i] = mmap(
+			NULL, run.bytes, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+		mapped = mapped && run.dsts[i] != MAP_FAILED;
+	}
+	if (mapped) {
+		memset(run.frame, 0, run.bytes);
+		for (int i = 0; i < FRESH_DESTINATIONS; i++) {
+			memset(run.dsts[i], 0, run.bytes);
+		}
+		double unused;
+		struct wcp_handoff h = {0};
+		bool ok = handoff_place(
+				  &run, READER_NONE, cpus[0], cpus[0], &h.draw_alone_ms, &unused) &&
+			handoff_place(&run, READER_COPY, cpus[0], cpus[0], &h.draw_same_ms,
+				&h.copy_same_ms);
+		bool apart = ok && cpus[1] >= 0;
+		if (apart) {
+			ok = handoff_place(&run, READER_COPY, cpus[0], cpus[1], &h.draw_apart_ms,
+				&h.copy_apart_ms);
+		}
+		if (apart && ok && CAN_FLUSH) {
+			ok = handoff_place(&run, READER_COPY_FLUSH, cpus[0], cpus[1],
+				&h.draw_flushed_ms, &h.copy_flushed_ms);
+		}
+		if (ok) {
+			*out = h;
+		}
+	}
+	sched_setaffinity(0, sizeof(allowed), &allowed);
+	if (run.frame != MAP_FAILED) {
+		munmap(run.frame, run.bytes);
+	}
+	for (int i = 0; i < FRESH_DESTINATIONS; i++) {
+		if (run.dsts[i] != MAP_FAILED) {
+			munmap(run.dsts[i], run.bytes);
+		}
+	}
 }

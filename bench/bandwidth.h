@@ -2,6 +2,7 @@
 #define WCP_BENCH_BANDWIDTH_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 /**
  * This machine's single-core memcpy bandwidth in bytes per second, copying
@@ -19,5 +20,26 @@ double bandwidth_memcpy(size_t bytes);
  * from memory. Best of several copies; 0 when it cannot be measured.
  */
 double bandwidth_memcpy_fresh(size_t bytes);
+
+/**
+ * What a frame's trip through another process costs on this machine, in ms
+ * (medians): a writer draws a whole frame (as the benchmark client does),
+ * then a reader copies it as the proxy does (copy_stream into one of three
+ * buffers), and so on. `draw_alone_ms` is the drawing with no reader;
+ * `draw_same_ms`/`copy_same_ms` with the two on one CPU, `draw_apart_ms`/
+ * `copy_apart_ms` on two, and `draw_flushed_ms`/`copy_flushed_ms` on two
+ * with the reader evicting each line it has read from every cache
+ * (clflush). Apart and flushed are 0 when only one CPU is allowed or the
+ * CPU has no clflush; every field is 0 when nothing could be measured.
+ */
+struct wcp_handoff {
+	double draw_alone_ms;
+	double draw_same_ms, copy_same_ms;
+	double draw_apart_ms, copy_apart_ms;
+	double draw_flushed_ms, copy_flushed_ms;
+};
+
+/** Measures the above for a frame of width x height 32-bit pixels. */
+void bandwidth_handoff(int32_t width, int32_t height, struct wcp_handoff *out);
 
 #endif

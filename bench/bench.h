@@ -6,6 +6,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "bandwidth.h"
 #include "path.h"
 #include "sample.h"
 
@@ -77,6 +78,7 @@ struct wcp_results {
 	double bandwidth[32]; // memcpy bytes/s for each scenario's window size
 	double fresh_bandwidth[32]; // the same, from a source another process just wrote
 	double streaming_bandwidth; // memcpy bytes/s of a buffer larger than any cache
+	struct wcp_handoff handoff[32]; // a whole window's frame drawn, then copied elsewhere
 	struct wcp_sample *samples; // [scenario][path kind][rep]
 	struct wcp_memory_result memory[WCP_PATH_COUNT];
 	double wall_s;

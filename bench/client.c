@@ -440,16 +440,6 @@ static bool create_buffers(struct conn *conn, const struct options *opts) {
 	return true;
 }
 
-static void fill(
-	struct buffer *buffer, int32_t stride, const struct wcp_rect *rect, uint32_t color) {
-	for (int32_t y = rect->y; y < rect->y + rect->height; y++) {
-		uint32_t *row = (uint32_t *)(buffer->data + (size_t)y * (size_t)stride) + rect->x;
-		for (int32_t x = 0; x < rect->width; x++) {
-			row[x] = color;
-		}
-	}
-}
-
 static uint64_t region_bytes(pixman_region32_t *region) {
 	int count;
 	const pixman_box32_t *boxes = pixman_region32_rectangles(region, &count);
@@ -481,7 +471,7 @@ static bool draw_frame(struct conn *conn) {
 	wl_surface_attach(conn->window.surface, buffer->wl_buffer, 0, 0);
 	for (size_t i = 0; i < count; i++) {
 		const struct wcp_rect *r = &rects[i];
-		fill(buffer, conn->width * BPP, r, color);
+		pattern_fill_solid(buffer->data, (size_t)conn->width * BPP, r, color);
 		wl_surface_damage_buffer(conn->window.surface, r->x, r->y, r->width, r->height);
 		pixman_region32_union_rect(&damage, &damage, r->x, r->y, (unsigned int)r->width,
 			(unsigned int)r->height);

@@ -20,20 +20,6 @@ struct wcp_sample *results_sample(
 	return &results->samples[(s * WCP_PATH_COUNT + p) * results->settings.reps + r];
 }
 
-static int compare_double(const void *a, const void *b) {
-	double x = *(const double *)a, y = *(const double *)b;
-	return (x > y) - (x < y);
-}
-
-static double median(double *values, uint32_t count) {
-	if (count == 0) {
-		return NAN;
-	}
-	qsort(values, count, sizeof(*values), compare_double);
-	return count % 2 == 1 ? values[count / 2]
-			      : (values[count / 2 - 1] + values[count / 2]) / 2.0;
-}
-
 static bool has_path(const struct wcp_results *results, enum wcp_path_kind kind) {
 	for (size_t i = 0; i < results->path_count; i++) {
 		if (results->paths[i] == kind) {
@@ -69,11 +55,11 @@ static struct summary summarize(const struct wcp_results *results, size_t s, enu
 		sum.copy_bytes = sample->copy_bytes;
 		sum.ok++;
 	}
-	sum.median = median(rates, sum.ok);
-	sum.relay_ms = median(relay, sum.ok);
-	sum.emu_ms = median(emu, sum.ok);
-	sum.weston_ms = median(weston, sum.ok);
-	sum.client_ms = median(client, sum.ok);
+	sum.median = sample_median(rates, sum.ok);
+	sum.relay_ms = sample_median(relay, sum.ok);
+	sum.emu_ms = sample_median(emu, sum.ok);
+	sum.weston_ms = sample_median(weston, sum.ok);
+	sum.client_ms = sample_median(client, sum.ok);
 	return sum;
 }
 
@@ -346,6 +332,64 @@ static void targets(const struct wcp_results *results, FILE *out, FILE *raw) {
 }
 
 /*
+ * What a handoff adds to a frame over drawing it alone: the drawing's
+ * slow-down and the copy; NaN when that placement was not measured.
+ */
+static double handoff_cost(double draw_ms, double copy_ms, const struct wcp_handoff *h) {
+	if (draw_ms <= 0.0 || h->draw_alone_ms <= 0.0) {
+		return NAN;
+	}
+	return fmax(draw_ms - h->draw_alone_ms, 0.0) + copy_ms;
+}
+
+/* The handoff of each window size, measured apart from the paths (bandwidth.c). */
+static void handoff_table(const struct wcp_results *results, FILE *out) {
+	bool header = false;
+	for (size_t s = 0; s < results->scenario_count; s++) {
+		const struct wcp_scenario *sc = results->scenarios[s];
+		bool first = sc->kind == WCP_SCENARIO_FRAMES;
+		for (size_t t = 0; t < s && first; t++) {
+			first = results->scenarios[t]->kind != WCP_SCENARIO_FRAMES ||
+				results->scenarios[t]->window_width != sc->window_width ||
+				results->scenarios[t]->window_height != sc->window_height;
+		}
+		const struct wcp_handoff *h = &results->handoff[s];
+		if (!first || h->draw_alone_ms <= 0.0) {
+			continue;
+		}
+		if (!header) {
+			fputs("### Where the client and the proxy run\n\n"
+			      "Each frame is drawn by the client and then copied by the proxy. Measured"
+			      " apart from the paths, in the same run (medians of 24 frames): one"
+			      " process draws a whole frame a pixel at a time, as the benchmark client"
+			      " does, and a second copies it as the proxy does, into three buffers in"
+			      " turn. On two CPUs the copy reads lines the other CPU has just written,"
+			      " and the next drawing must take them back; evicting them from every"
+			      " cache after the copy (clflush) spares the drawing that, for a longer"
+			      " copy.\n\n"
+			      "| frame | drawing alone (ms) | one CPU: drawing (ms) | copy (ms) |"
+			      " two CPUs: drawing (ms) | copy (ms) | two CPUs, evicted: drawing (ms) |"
+			      " copy (ms) |\n"
+			      "| --- | --: | --: | --: | --: | --: | --: | --: |\n",
+				out);
+			header = true;
+		}
+		fprintf(out, "| %" PRId32 "x%" PRId32, sc->window_width, sc->window_height);
+		cell(out, 3, h->draw_alone_ms, "");
+		cell(out, 3, h->draw_same_ms, "");
+		cell(out, 3, h->copy_same_ms, "");
+		cell(out, 3, h->draw_apart_ms > 0.0 ? h->draw_apart_ms : NAN, "");
+		cell(out, 3, h->draw_apart_ms > 0.0 ? h->copy_apart_ms : NAN, "");
+		cell(out, 3, h->draw_flushed_ms > 0.0 ? h->draw_flushed_ms : NAN, "");
+		cell(out, 3, h->draw_flushed_ms > 0.0 ? h->copy_flushed_ms : NAN, "");
+		fputs(" |\n", out);
+	}
+	if (header) {
+		fputs("\n", out);
+	}
+}
+
+/*
  * What the device path leaves: a sync-paced frame is one guest round trip
  * plus its copy, so the round trip's added time (from the roundtrip
  * scenario of the same run) and the copy at its memcpy floor bound the
@@ -367,10 +411,14 @@ static void bounds(const struct wcp_results *results, FILE *out, FILE *raw) {
 		      " floor give the best ratio to direct that a relay over this device could"
 		      " reach; the proxy's CPU for a round trip that copies nothing is paid by"
 		      " every frame as well.\n\n"
+		      "The last two columns put the handoff measured below in the copy's place"
+		      " (scaled to the damage): the drawing's slow-down and the copy with the"
+		      " client and the proxy on one CPU, and on two.\n\n"
 		      "| scenario | direct ms/frame | round trip adds (ms) | copy floor (ms) |"
 		      " best possible vs direct | proxy CPU, empty round trip (ms) |"
-		      " 2× copy floor (ms) |\n"
-		      "| --- | --: | --: | --: | --: | --: | --: |\n",
+		      " 2× copy floor (ms) | with the handoff, one CPU |"
+		      " with the handoff, two CPUs |\n"
+		      "| --- | --: | --: | --: | --: | --: | --: | --: | --: |\n",
 			out);
 	}
 	for (size_t s = 0; s < results->scenario_count; s++) {
@@ -383,11 +431,22 @@ static void bounds(const struct wcp_results *results, FILE *out, FILE *raw) {
 		double direct_ms = 1000.0 / direct.median;
 		double floor_ms = (double)emu.damage_bytes / results->bandwidth[s] * 1000.0;
 		double best = direct_ms / (direct_ms + added_ms + floor_ms);
+		const struct wcp_handoff *h = &results->handoff[s];
+		double share = (double)emu.damage_bytes /
+			((double)sc->window_width * (double)sc->window_height * 4.0);
+		double one_cpu = direct_ms /
+			(direct_ms + added_ms +
+				share * handoff_cost(h->draw_same_ms, h->copy_same_ms, h));
+		double two_cpus = direct_ms /
+			(direct_ms + added_ms +
+				share * handoff_cost(h->draw_apart_ms, h->copy_apart_ms, h));
 		if (raw != NULL) {
 			fprintf(raw,
 				"bound scenario=%s direct_ms=%.6g added_ms=%.6g floor_ms=%.6g "
-				"best_ratio=%.6g empty_trip_cpu_ms=%.6g\n",
-				sc->name, direct_ms, added_ms, floor_ms, best, rt_emu.relay_ms);
+				"best_ratio=%.6g empty_trip_cpu_ms=%.6g one_cpu_ratio=%.6g "
+				"two_cpus_ratio=%.6g\n",
+				sc->name, direct_ms, added_ms, floor_ms, best, rt_emu.relay_ms,
+				one_cpu, two_cpus);
 			continue;
 		}
 		fprintf(out, "| %s", sc->name);
@@ -397,6 +456,8 @@ static void bounds(const struct wcp_results *results, FILE *out, FILE *raw) {
 		cell(out, 2, best, "×");
 		cell(out, 3, rt_emu.relay_ms, "");
 		cell(out, 3, 2.0 * floor_ms, "");
+		cell(out, 2, one_cpu, "×");
+		cell(out, 2, two_cpus, "×");
 		fputs(" |\n", out);
 	}
 	if (raw == NULL) {
@@ -427,6 +488,7 @@ void report_markdown(const struct wcp_results *results, FILE *out) {
 	memory_table(results, out);
 	targets(results, out, NULL);
 	bounds(results, out, NULL);
+	handoff_table(results, out);
 }
 
 void report_raw(const struct wcp_results *results, FILE *out) {
@@ -434,6 +496,13 @@ void report_raw(const struct wcp_results *results, FILE *out) {
 		const char *name = results->scenarios[s]->name;
 		fprintf(out, "bandwidth scenario=%s bytes_per_s=%.0f fresh_bytes_per_s=%.0f\n",
 			name, results->bandwidth[s], results->fresh_bandwidth[s]);
+		const struct wcp_handoff *h = &results->handoff[s];
+		fprintf(out,
+			"handoff scenario=%s draw_alone_ms=%.4f draw_same_ms=%.4f copy_same_ms=%.4f"
+			" draw_apart_ms=%.4f copy_apart_ms=%.4f draw_flushed_ms=%.4f"
+			" copy_flushed_ms=%.4f\n",
+			name, h->draw_alone_ms, h->draw_same_ms, h->copy_same_ms, h->draw_apart_ms,
+			h->copy_apart_ms, h->draw_flushed_ms, h->copy_flushed_ms);
 		for (size_t i = 0; i < results->path_count; i++) {
 			enum wcp_path_kind p = results->paths[i];
 			for (uint32_t r = 0; r < results->settings.reps; r++) {

@@ -508,11 +508,13 @@ int main(int argc, char *argv[]) {
 				other->window_height == sc->window_height) {
 				results.bandwidth[s] = results.bandwidth[t];
 				results.fresh_bandwidth[s] = results.fresh_bandwidth[t];
+				results.handoff[s] = results.handoff[t];
 			}
 		}
 		if (results.bandwidth[s] == 0.0 && bytes > 0) {
 			results.bandwidth[s] = bandwidth_memcpy(bytes);
 			results.fresh_bandwidth[s] = bandwidth_memcpy_fresh(bytes);
+			bandwidth_handoff(sc->window_width, sc->window_height, &results.handoff[s]);
 		}
 	}
 

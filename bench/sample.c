@@ -1,6 +1,7 @@
 #include "sample.h"
 
 #include <dirent.h>
+#include <math.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -103,4 +104,18 @@ bool sample_memory(pid_t pid, struct wcp_memory *out) {
 	}
 	fclose(f);
 	return found;
+}
+
+static int compare_doubles(const void *a, const void *b) {
+	double x = *(const double *)a, y = *(const double *)b;
+	return (x > y) - (x < y);
+}
+
+double sample_median(double *values, size_t count) {
+	if (count == 0) {
+		return NAN;
+	}
+	qsort(values, count, sizeof(*values), compare_doubles);
+	return count % 2 == 1 ? values[count / 2]
+			      : (values[count / 2 - 1] + values[count / 2]) / 2.0;
 }

@@ -2,6 +2,7 @@
 #define WCP_BENCH_SAMPLE_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
 
@@ -25,6 +26,9 @@ double sample_group_cpu(pid_t pgid, pid_t exclude);
 
 /** CPU seconds (user + system) used so far by one process; 0 if it is gone. */
 double sample_process_cpu(pid_t pid);
+
+/** The median of `count` values, which it sorts; NaN when there are none. */
+double sample_median(double *values, size_t count);
 
 /** Reads the memory of `pid`; false if it is gone. */
 bool sample_memory(pid_t pid, struct wcp_memory *out);

@@ -5,6 +5,8 @@
  */
 #include <inttypes.h>
 #include <limits.h>
+#include <sched.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -65,6 +67,24 @@ static int check_sample(const char *line) {
 	return emu ? 1 : 0;
 }
 
+/**
+ * Checks the "handoff" line: every placement this machine allows was
+ * measured (two CPUs need two CPUs in our affinity; eviction needs x86).
+ */
+static void check_handoff(const char *line) {
+	test_assert(number(line, "draw_alone_ms") > 0);
+	test_assert(number(line, "draw_same_ms") > 0 && number(line, "copy_same_ms") > 0);
+	cpu_set_t allowed;
+	test_assert(sched_getaffinity(0, sizeof(allowed), &allowed) == 0);
+	bool apart = CPU_COUNT(&allowed) >= 2;
+	test_assert((number(line, "draw_apart_ms") > 0) == apart);
+	test_assert((number(line, "copy_apart_ms") > 0) == apart);
+#if defined(__SSE2__)
+	test_assert((number(line, "draw_flushed_ms") > 0) == apart);
+	test_assert((number(line, "copy_flushed_ms") > 0) == apart);
+#endif
+}
+
 TEST_OPTS(quick_smallest_scenario, .timeout_s = 120) {
 	char dir[PATH_MAX], raw[PATH_MAX + 16];
 	const char *tmp = getenv("TMPDIR");
@@ -91,12 +111,14 @@ TEST_OPTS(quick_smallest_scenario, .timeout_s = 120) {
 	test_assert(strstr(markdown, "| direct | ") != NULL);
 	test_assert(strstr(markdown, "| proxy + emulator | ") != NULL);
 	test_assert(strstr(markdown, "| 2/2 |") != NULL);
+	test_assert(strstr(markdown, "### Where the client and the proxy run\n") != NULL);
+	test_assert(strstr(markdown, "| 1920x1080 | ") != NULL);
 	free(markdown);
 
 	FILE *f = fopen(raw + strlen("--raw="), "re");
 	test_assert(f != NULL);
 	char line[1024];
-	int samples[2] = {0}, summaries = 0, bandwidths = 0;
+	int samples[2] = {0}, summaries = 0, bandwidths = 0, handoffs = 0;
 	while (fgets(line, sizeof(line), f) != NULL) {
 		if (strncmp(line, "sample ", 7) == 0) {
 			samples[check_sample(line)]++;
@@ -108,13 +130,16 @@ TEST_OPTS(quick_smallest_scenario, .timeout_s = 120) {
 		} else if (strncmp(line, "bandwidth ", 10) == 0) {
 			test_assert(number(line, "bytes_per_s") > 0);
 			bandwidths++;
+		} else if (strncmp(line, "handoff ", 8) == 0) {
+			check_handoff(line);
+			handoffs++;
 		} else {
 			test_assert(strncmp(line, "target ", 7) == 0);
 		}
 	}
 	fclose(f);
 	test_assert(samples[0] == REPS && samples[1] == REPS);
-	test_assert(summaries == 2 && bandwidths == 1);
+	test_assert(summaries == 2 && bandwidths == 1 && handoffs == 1);
 }
 
 int main(int argc, char *argv[]) {

@@ -233,3 +233,12 @@ uint32_t pattern_image_argb(const struct wcp_pattern_image *image, int32_t x, in
 	return pattern_pixel_to_argb(image->format,
 		image->data + (size_t)y * (size_t)image->stride + (size_t)x * (size_t)bpp);
 }
+
+void pattern_fill_solid(uint8_t *data, size_t stride, const struct wcp_rect *rect, uint32_t value) {
+	for (int32_t y = rect->y; y < rect->y + rect->height; y++) {
+		uint32_t *row = (uint32_t *)(void *)(data + (size_t)y * stride) + rect->x;
+		for (int32_t x = 0; x < rect->width; x++) {
+			row[x] = value;
+		}
+	}
+}

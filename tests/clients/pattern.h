@@ -76,6 +76,13 @@ uint32_t pattern_color(const struct wcp_pattern *pattern, uint32_t frame, int32_
 void pattern_fill(const struct wcp_pattern *pattern, uint32_t frame, uint8_t *data, int32_t stride,
 	const struct wcp_rect *rect);
 
+/**
+ * Fills `rect` of 32-bit pixels with one value, a pixel at a time, as a
+ * simple client draws (the benchmark client and the benchmark's own
+ * measurements of drawing share it); the rectangle must lie inside.
+ */
+void pattern_fill_solid(uint8_t *data, size_t stride, const struct wcp_rect *rect, uint32_t value);
+
 /** Paints the whole damage of `frame` (a size of width x height) into data. */
 void pattern_draw_frame(const struct wcp_pattern *pattern, uint32_t frame, uint8_t *data,
 	int32_t stride, int32_t width, int32_t height);
