@@ -1,13 +1,17 @@
 #include "client.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <malloc.h>
+#include <sched.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <unistd.h>
 #include <wayland-client.h>
 
 #include "log.h"
 #include "server.h"
+#include "util/cpu.h"
 #include "virtgpu/bridge.h"
 #include "wayland/forward.h"
 #include "wayland/registry.h"
@@ -32,6 +36,9 @@ static void client_destroy(struct wcp_client *client) {
 	}
 	bridge_destroy(client->bridge);
 	wl_array_release(&client->shm_formats);
+	if (client->stat_fd >= 0) {
+		close(client->stat_fd);
+	}
 	free(client);
 	if (wl_list_empty(&server->clients)) {
 		// An idle proxy gives back what its clients used, instead of
@@ -209,6 +216,26 @@ static bool connect_host(struct wcp_client *client) {
 	return true;
 }
 
+bool client_runs_apart(struct wcp_client *client) {
+	if (client->stat_fd == -2) {
+		pid_t pid;
+		wl_client_get_credentials(client->client, &pid, NULL, NULL);
+		char path[64];
+		snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+		// A client from another PID namespace has pid 0 here.
+		client->stat_fd = pid > 0 ? open(path, O_RDONLY | O_CLOEXEC) : -1;
+		if (client->stat_fd < 0) {
+			wcp_log(WCP_DEBUG, "client (pid %d): cannot tell where it runs", (int)pid);
+		}
+	}
+	if (client->stat_fd < 0) {
+		return false;
+	}
+	int theirs = cpu_of_task(client->stat_fd), ours = sched_getcpu();
+	return theirs >= 0 && ours >= 0 &&
+		!cpu_caches_shared(&client->server->caches, theirs, ours);
+}
+
 struct wcp_client *client_create(struct wcp_server *server, struct wl_client *wl_client) {
 	struct wcp_client *client = calloc(1, sizeof(*client));
 	if (client == NULL) {
@@ -222,6 +249,7 @@ struct wcp_client *client_create(struct wcp_server *server, struct wl_client *wl
 	wl_list_init(&client->registries);
 	wl_list_init(&client->objects);
 	wl_array_init(&client->shm_formats);
+	client->stat_fd = -2;
 	wl_list_insert(&server->clients, &client->link);
 	client->client_destroy.notify = handle_client_destroy;
 	wl_client_add_destroy_listener(wl_client, &client->client_destroy);

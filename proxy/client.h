@@ -29,6 +29,7 @@ struct wcp_client {
 
 	struct wl_list objects; // wcp_object.link
 	struct wl_array shm_formats; // uint32_t: the host's wl_shm formats, over cross-domain
+	int stat_fd; // its /proc/PID/stat: -2 until first needed, -1 when it cannot be read
 
 	struct wl_listener client_destroy;
 	struct wl_list link; // wcp_server.clients
@@ -45,6 +46,13 @@ void client_flush_host(struct wcp_client *client);
  * waiting for the event loop to report it; called before the loop sleeps.
  */
 void client_read_delivered(struct wcp_client *client);
+
+/**
+ * Whether the client last ran on a CPU that is not known to share our
+ * last-level cache (cpu.h): then its buffers' lines that we read would have
+ * to travel back to it. False when that cannot be told.
+ */
+bool client_runs_apart(struct wcp_client *client);
 
 /**
  * Ends the guest client (with a log line). Safe from inside any dispatch:

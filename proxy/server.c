@@ -16,6 +16,22 @@
 #include "log.h"
 #include "wayland/forward.h"
 
+/* Says which CPUs are known to share a last-level cache (the large copies depend on it). */
+static void log_caches(const struct wcp_cpu_caches *caches) {
+	int known = 0;
+	for (int cpu = 0; cpu < caches->count; cpu++) {
+		known += caches->group[cpu] >= 0;
+	}
+	if (known == 0) {
+		wcp_log(WCP_DEBUG,
+			"no CPU cache description in sysfs: a large copy from a client "
+			"on another CPU evicts what it read");
+	} else {
+		wcp_log(WCP_DEBUG, "last-level caches known for %d of %d CPUs", known,
+			caches->count);
+	}
+}
+
 struct wcp_server *server_create(bool direct, const char *device, const char *host_display) {
 	struct wcp_server *server = calloc(1, sizeof(*server));
 	if (server == NULL) {
@@ -28,15 +44,25 @@ struct wcp_server *server_create(bool direct, const char *device, const char *ho
 	server->listen_fd = -1;
 	server->lock_fd = -1;
 	wl_list_init(&server->clients);
+	if (!cpu_caches_init(&server->caches, "/sys/devices/system/cpu")) {
+		wcp_log(WCP_ERROR, "out of memory");
+		goto error_server;
+	}
+	log_caches(&server->caches);
 	server->display = wl_display_create();
 	if (server->display == NULL) {
 		wcp_log(WCP_ERROR, "cannot create the Wayland display");
-		free(server);
-		return NULL;
+		goto error_caches;
 	}
 	server->loop = wl_display_get_event_loop(server->display);
 	server->error_logger = forward_log_errors(server->display);
 	return server;
+
+error_caches:
+	cpu_caches_finish(&server->caches);
+error_server:
+	free(server);
+	return NULL;
 }
 
 static int handle_listen(int fd, uint32_t mask, void *data) {
@@ -211,8 +237,11 @@ void server_run(struct wcp_server *server) {
 }
 
 void server_log_stats(const struct wcp_server *server) {
-	wcp_log(WCP_INFO, "stats: shm_commits=%" PRIu64 " shm_copied_bytes=%" PRIu64 " clients=%d",
-		server->shm_commits, server->shm_copied_bytes, wl_list_length(&server->clients));
+	wcp_log(WCP_INFO,
+		"stats: shm_commits=%" PRIu64 " shm_copied_bytes=%" PRIu64
+		" shm_evicted_bytes=%" PRIu64 " clients=%d",
+		server->shm_commits, server->shm_copied_bytes, server->shm_evicted_bytes,
+		wl_list_length(&server->clients));
 }
 
 void server_destroy(struct wcp_server *server) {
@@ -235,5 +264,6 @@ void server_destroy(struct wcp_server *server) {
 	}
 	release_lock(server);
 	wl_display_destroy(server->display);
+	cpu_caches_finish(&server->caches);
 	free(server);
 }

@@ -5,6 +5,8 @@
 #include <stdbool.h>
 #include <wayland-server-core.h>
 
+#include "util/cpu.h"
+
 /**
  * The guest-facing side: a Wayland socket in $XDG_RUNTIME_DIR whose
  * clients each get their own host connection, over cross-domain or
@@ -31,6 +33,9 @@ struct wcp_server {
 	// Since start, over cross-domain: logged on SIGUSR1 (server_log_stats).
 	uint64_t shm_commits; // commits that copied an shm buffer to the host
 	uint64_t shm_copied_bytes;
+	uint64_t shm_evicted_bytes; // of those, copied with copy_stream_evict
+
+	struct wcp_cpu_caches caches; // which CPUs share a last-level cache
 };
 
 /** Logs the counters above as one "stats:" line. */

@@ -15,4 +15,21 @@
 /** memcpy whose stores bypass the caches where the CPU can (SSE2); memcpy elsewhere. */
 void *copy_stream(void *dst, const void *src, size_t size);
 
+/**
+ * copy_stream that also drops each source line from every cache once it is
+ * read (clflush, SSE2; a plain memcpy elsewhere). For a source that a
+ * process on a CPU sharing none of our caches is about to write again: our
+ * copies of its lines would have to be taken back one by one as it writes
+ * (coherence traffic that, measured, costs the writer more than fetching
+ * the lines from memory), so they go back to memory with the copy instead.
+ */
+void *copy_stream_evict(void *dst, const void *src, size_t size);
+
+/** Whether copy_stream_evict evicts here (1) or is a plain memcpy (0). */
+#if defined(__SSE2__)
+#define WCP_COPY_EVICTS 1
+#else
+#define WCP_COPY_EVICTS 0
+#endif
+
 #endif

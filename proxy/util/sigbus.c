@@ -24,7 +24,8 @@ bool sigbus_init(void) {
 	return sigaction(SIGBUS, &sa, NULL) == 0;
 }
 
-bool sigbus_copy_rows(const struct wcp_copy_rows *copies, size_t count) {
+bool sigbus_copy_rows(
+	const struct wcp_copy_rows *copies, size_t count, bool evict, size_t *evicted) {
 	// The mask is not saved (a system call per copy): the handler runs with
 	// SA_NODEFER and an empty sa_mask, so jumping out of it changes nothing.
 	if (sigsetjmp(copy_jump, 0) != 0) {
@@ -35,8 +36,13 @@ bool sigbus_copy_rows(const struct wcp_copy_rows *copies, size_t count) {
 	for (size_t i = 0; i < count; i++) {
 		total += copies[i].row_bytes * copies[i].rows;
 	}
-	void *(*copy)(void *, const void *, size_t) =
-		total >= WCP_COPY_STREAM_MIN ? copy_stream : memcpy;
+	void *(*copy)(void *, const void *, size_t) = memcpy;
+	if (total >= WCP_COPY_STREAM_MIN) {
+		copy = evict ? copy_stream_evict : copy_stream;
+	}
+	if (copy == copy_stream_evict && evicted != NULL) {
+		*evicted += total;
+	}
 	copying = 1;
 	for (size_t i = 0; i < count; i++) {
 		const struct wcp_copy_rows *c = &copies[i];

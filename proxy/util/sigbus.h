@@ -21,7 +21,13 @@ struct wcp_copy_rows {
 	size_t row_bytes, rows;
 };
 
-/** Performs the copies; false when the client's memory went away under them. */
-bool sigbus_copy_rows(const struct wcp_copy_rows *copies, size_t count);
+/**
+ * Performs the copies; false when the client's memory went away under
+ * them. With `evict`, copies large enough to stream also drop what they
+ * read from the caches (copy_stream_evict), and *evicted (may be NULL)
+ * grows by their bytes.
+ */
+bool sigbus_copy_rows(
+	const struct wcp_copy_rows *copies, size_t count, bool evict, size_t *evicted);
 
 #endif

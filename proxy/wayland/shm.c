@@ -247,11 +247,27 @@ size_t shm_buffer_size(const struct wcp_shm_buffer *buffer) {
 	return (size_t)buffer->stride * (size_t)buffer->height;
 }
 
+size_t shm_buffer_copy_bound(const struct wcp_shm_buffer *buffer, pixman_region32_t *region) {
+	int32_t bpp = format_bpp(buffer->format);
+	if (bpp == 0) {
+		return shm_buffer_size(buffer);
+	}
+	const pixman_box32_t *e = pixman_region32_extents(region);
+	int32_t x1 = e->x1 > 0 ? e->x1 : 0, y1 = e->y1 > 0 ? e->y1 : 0;
+	int32_t x2 = e->x2 < buffer->width ? e->x2 : buffer->width;
+	int32_t y2 = e->y2 < buffer->height ? e->y2 : buffer->height;
+	if (x2 <= x1 || y2 <= y1) {
+		return 0;
+	}
+	return (size_t)(x2 - x1) * (size_t)(y2 - y1) * (size_t)bpp;
+}
+
 bool shm_buffer_copy(const struct wcp_shm_buffer *buffer, uint8_t *dst, pixman_region32_t *region,
-	size_t *copied) {
+	bool evict, size_t *copied, size_t *evicted) {
 	const uint8_t *src = buffer->guest->data + buffer->offset;
 	int32_t bpp = format_bpp(buffer->format);
 	*copied = 0;
+	*evicted = 0;
 	if (bpp == 0) {
 		*copied = shm_buffer_size(buffer);
 		struct wcp_copy_rows all = {
@@ -260,7 +276,7 @@ bool shm_buffer_copy(const struct wcp_shm_buffer *buffer, uint8_t *dst, pixman_r
 			.row_bytes = shm_buffer_size(buffer),
 			.rows = 1,
 		};
-		return sigbus_copy_rows(&all, 1);
+		return sigbus_copy_rows(&all, 1, evict, evicted);
 	}
 	pixman_region32_t clipped;
 	pixman_region32_init(&clipped);
@@ -285,7 +301,7 @@ bool shm_buffer_copy(const struct wcp_shm_buffer *buffer, uint8_t *dst, pixman_r
 		};
 		*copied += copies[n - 1].row_bytes * copies[n - 1].rows;
 		if (n == MAX_COPY_RECTS || i == count - 1) {
-			ok = sigbus_copy_rows(copies, n);
+			ok = sigbus_copy_rows(copies, n, evict, evicted);
 			n = 0;
 		}
 	}

@@ -38,14 +38,20 @@ struct wcp_shm_buffer *shm_buffer_from_object(struct wcp_object *object);
 /** Bytes a host copy of the buffer needs. */
 size_t shm_buffer_size(const struct wcp_shm_buffer *buffer);
 
+/** At most how many bytes shm_buffer_copy copies for `region` (its extents). */
+size_t shm_buffer_copy_bound(const struct wcp_shm_buffer *buffer, pixman_region32_t *region);
+
 /**
  * Copies `region` (buffer coordinates, clipped to the buffer) from the
  * guest's memory to `dst`, a host copy laid out as the buffer is but
- * starting at its offset; *copied gets the bytes copied. False when the
- * guest's memory is gone (its file was shrunk under the mapping).
+ * starting at its offset; *copied gets the bytes copied. With `evict`, a
+ * large copy drops the guest's lines from the caches as it reads them (the
+ * client runs where it does not share them), and *evicted gets the bytes
+ * copied so. False when the guest's memory is gone (its file was shrunk
+ * under the mapping).
  */
 bool shm_buffer_copy(const struct wcp_shm_buffer *buffer, uint8_t *dst, pixman_region32_t *region,
-	size_t *copied);
+	bool evict, size_t *copied, size_t *evicted);
 
 /* Interceptors and observers (listed in interceptors.c). */
 void wl_shm_req_create_pool(struct wcp_object *object, uint32_t opcode,

@@ -9,6 +9,7 @@
 #include "client.h"
 #include "log.h"
 #include "server.h"
+#include "util/copy.h"
 #include "wayland/forward.h"
 #include "wayland/shm.h"
 #include "wayland/swapchain.h"
@@ -272,12 +273,17 @@ static enum present_result present_shm(struct wcp_object *object, struct wcp_sur
 	pixman_region32_t copy;
 	pixman_region32_init(&copy);
 	stale_region(surface, host, &copy);
-	size_t copied;
-	bool ok = shm_buffer_copy(buffer, host->data, &copy, &copied);
+	// Only a copy large enough to stream can evict; where the client runs
+	// is asked only then.
+	bool evict = shm_buffer_copy_bound(buffer, &copy) >= WCP_COPY_STREAM_MIN &&
+		client_runs_apart(object->client);
+	size_t copied, evicted;
+	bool ok = shm_buffer_copy(buffer, host->data, &copy, evict, &copied, &evicted);
 	pixman_region32_fini(&copy);
 	struct wcp_server *server = object->client->server;
 	server->shm_commits++;
 	server->shm_copied_bytes += copied;
+	server->shm_evicted_bytes += evicted;
 	if (!ok) {
 		// What the host buffer holds is now unknown.
 		host->synced_seq = 0;

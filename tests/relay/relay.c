@@ -5,6 +5,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,6 +23,7 @@
 #include "scene.h"
 #include "shm_client.h"
 #include "test.h"
+#include "util/cpu.h"
 #include "wayland/registry.h"
 #include "weston.h"
 #include "wlinfo.h"
@@ -159,7 +161,8 @@ TEST_OPTS(one_buffer_is_enough_over_cross_domain, .timeout_s = 120) {
 }
 
 /** The proxy's copy counters: it logs them on SIGUSR1. */
-static void copy_counters(struct wcp_relay *relay, uint64_t *commits, uint64_t *bytes) {
+static void copy_counters(
+	struct wcp_relay *relay, uint64_t *commits, uint64_t *bytes, uint64_t *evicted) {
 	test_assert(kill(relay->proxy->pid, SIGUSR1) == 0);
 	long long deadline = proc_now_ms() + 5000;
 	for (;;) {
@@ -167,11 +170,14 @@ static void copy_counters(struct wcp_relay *relay, uint64_t *commits, uint64_t *
 		test_assert(log != NULL);
 		const char *line = strstr(log, " stats: ");
 		if (line != NULL) {
-			unsigned long long c, b;
-			test_assert(sscanf(line, " stats: shm_commits=%llu shm_copied_bytes=%llu",
-					    &c, &b) == 2);
+			unsigned long long c, b, e;
+			test_assert(sscanf(line,
+					    " stats: shm_commits=%llu shm_copied_bytes=%llu"
+					    " shm_evicted_bytes=%llu",
+					    &c, &b, &e) == 3);
 			*commits = c;
 			*bytes = b;
+			*evicted = e;
 			free(log);
 			return;
 		}
@@ -194,8 +200,8 @@ TEST_OPTS(copies_follow_the_damage, .timeout_s = 60) {
 	for (size_t i = 0; i < 2; i++) {
 		struct wcp_relay *relay = relay_start(weston, WCP_RELAY_EMU);
 		check_pattern(weston, relay, "xrgb8888", damages[i], "sync", "1");
-		uint64_t commits, bytes;
-		copy_counters(relay, &commits, &bytes);
+		uint64_t commits, bytes, evicted;
+		copy_counters(relay, &commits, &bytes, &evicted);
 		test_log("%s: %llu commits, %llu bytes copied", damages[i],
 			(unsigned long long)commits, (unsigned long long)bytes);
 		test_assert(commits == 100);
@@ -204,6 +210,60 @@ TEST_OPTS(copies_follow_the_damage, .timeout_s = 60) {
 		} else {
 			test_assert(bytes <= 2 * frame + commits * 2 * 16 * 4);
 		}
+		relay_stop(relay);
+	}
+	weston_stop(weston);
+}
+
+static void pin(pid_t pid, int cpu) {
+	cpu_set_t one;
+	CPU_ZERO(&one);
+	CPU_SET(cpu, &one);
+	test_assert(sched_setaffinity(pid, sizeof(one), &one) == 0);
+}
+
+/**
+ * A large copy drops what it read from the proxy's caches when the client
+ * last ran on a CPU not known to share them, and only then: with the
+ * client and the proxy pinned to one CPU nothing is evicted; pinned to two,
+ * every whole-frame copy is, unless sysfs says the two CPUs share their
+ * last-level cache. Either way the frames arrive pixel-exact.
+ */
+TEST_OPTS(large_copies_evict_for_a_client_on_another_cpu, .timeout_s = 120) {
+	cpu_set_t allowed;
+	test_assert(sched_getaffinity(0, sizeof(allowed), &allowed) == 0);
+	int cpus[2] = {-1, -1};
+	for (int cpu = 0, found = 0; cpu < CPU_SETSIZE && found < 2; cpu++) {
+		if (CPU_ISSET(cpu, &allowed)) {
+			cpus[found++] = cpu;
+		}
+	}
+	if (cpus[1] < 0) {
+		test_skip("one CPU is allowed here: no client can run on another");
+	}
+	struct wcp_cpu_caches caches;
+	test_assert(cpu_caches_init(&caches, "/sys/devices/system/cpu"));
+	bool shared = cpu_caches_shared(&caches, cpus[0], cpus[1]);
+	cpu_caches_finish(&caches);
+	test_log("CPUs %d and %d %s a last-level cache", cpus[0], cpus[1],
+		shared ? "share" : "are not known to share");
+
+	// 3 MiB frames: each copy streams (WCP_COPY_STREAM_MIN).
+	struct wcp_weston *weston = weston_start(&(struct wcp_weston_opts){1024, 768, NULL});
+	const uint64_t frame = 1024 * 768 * 4;
+	for (int apart = 0; apart < 2; apart++) {
+		struct wcp_relay *relay = relay_start(weston, WCP_RELAY_EMU);
+		pin(relay->proxy->pid, cpus[apart]);
+		pin(0, cpus[0]); // the client inherits it
+		check_pattern(weston, relay, "xrgb8888", "full", "sync", "3");
+		test_assert(sched_setaffinity(0, sizeof(allowed), &allowed) == 0);
+		uint64_t commits, bytes, evicted;
+		copy_counters(relay, &commits, &bytes, &evicted);
+		test_log("%s: %llu commits, %llu bytes copied, %llu evicted",
+			apart ? "two CPUs" : "one CPU", (unsigned long long)commits,
+			(unsigned long long)bytes, (unsigned long long)evicted);
+		test_assert(commits == 100 && bytes == commits * frame);
+		test_assert(evicted == (apart && !shared ? bytes : 0));
 		relay_stop(relay);
 	}
 	weston_stop(weston);

@@ -1,8 +1,10 @@
 /*
- * The shm copy: copy_stream against memcpy at every alignment, and
- * sigbus_copy_rows on both of its paths (cached and streaming), including
- * a client memory that shrinks under a large copy.
+ * The shm copy: copy_stream and copy_stream_evict against memcpy at every
+ * alignment, and sigbus_copy_rows on its paths (cached, streaming, and
+ * streaming with eviction), including a client memory that shrinks under
+ * a large copy.
  */
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,7 +22,7 @@ static void fill(uint8_t *p, size_t size, uint32_t seed) {
 	}
 }
 
-TEST(stream_copy_matches_memcpy_at_every_alignment) {
+static void check_alignments(void *(*copy)(void *, const void *, size_t)) {
 	const size_t max = 300;
 	uint8_t *src = malloc(max + 32), *dst = malloc(max + 32), *want = malloc(max + 32);
 	test_assert(src != NULL && dst != NULL && want != NULL);
@@ -31,8 +33,7 @@ TEST(stream_copy_matches_memcpy_at_every_alignment) {
 				memset(dst, 0xa5, max + 32);
 				memset(want, 0xa5, max + 32);
 				memcpy(want + d_off, src + s_off, size);
-				test_assert(
-					copy_stream(dst + d_off, src + s_off, size) == dst + d_off);
+				test_assert(copy(dst + d_off, src + s_off, size) == dst + d_off);
 				if (memcmp(dst, want, max + 32) != 0) {
 					test_fail("%zu bytes from offset %zu to offset %zu differ",
 						size, s_off, d_off);
@@ -45,8 +46,20 @@ TEST(stream_copy_matches_memcpy_at_every_alignment) {
 	free(want);
 }
 
-/* Copies a w x h window of 4-byte pixels between two strided images both ways. */
-static void check_rows(size_t width, size_t height, size_t x, size_t y, size_t w, size_t h) {
+TEST(stream_copy_matches_memcpy_at_every_alignment) {
+	check_alignments(copy_stream);
+}
+
+TEST(evicting_copy_matches_memcpy_at_every_alignment) {
+	check_alignments(copy_stream_evict);
+}
+
+/*
+ * Copies a w x h window of 4-byte pixels between two strided images, with
+ * or without eviction, and checks what was reported evicted.
+ */
+static void check_rows_evicting(
+	size_t width, size_t height, size_t x, size_t y, size_t w, size_t h, bool evict) {
 	size_t stride = width * 4;
 	size_t size = stride * height;
 	uint8_t *src = malloc(size), *dst = malloc(size), *want = malloc(size);
@@ -65,11 +78,20 @@ static void check_rows(size_t width, size_t height, size_t x, size_t y, size_t w
 		.row_bytes = w * 4,
 		.rows = h,
 	};
-	test_assert(sigbus_copy_rows(&rows, 1));
+	size_t evicted = 1;
+	test_assert(sigbus_copy_rows(&rows, 1, evict, &evicted));
 	test_assert(memcmp(dst, want, size) == 0);
+	// Only a streaming copy evicts, and only when asked.
+	bool streamed = w * 4 * h >= WCP_COPY_STREAM_MIN;
+	test_assert(evicted == 1 + (evict && streamed ? w * 4 * h : 0));
 	free(src);
 	free(dst);
 	free(want);
+}
+
+static void check_rows(size_t width, size_t height, size_t x, size_t y, size_t w, size_t h) {
+	check_rows_evicting(width, height, x, y, w, h, false);
+	check_rows_evicting(width, height, x, y, w, h, true);
 }
 
 TEST(rows_are_copied_and_nothing_else) {
@@ -94,14 +116,14 @@ TEST(memory_that_shrinks_under_a_large_copy_fails_it) {
 	uint8_t *dst = malloc(size);
 	test_assert(dst != NULL);
 	struct wcp_copy_rows all = {.dst = dst, .src = src, .row_bytes = size, .rows = 1};
-	test_assert(sigbus_copy_rows(&all, 1));
+	test_assert(sigbus_copy_rows(&all, 1, false, NULL));
 	test_assert(memcmp(dst, src, size) == 0);
 	// As a client that shrinks its pool: the mapping's end is gone.
 	test_assert(ftruncate(fd, (off_t)(size / 2)) == 0);
-	test_assert(!sigbus_copy_rows(&all, 1));
+	test_assert(!sigbus_copy_rows(&all, 1, false, NULL));
 	// And the process carries on: the first half still copies.
 	all.row_bytes = size / 2;
-	test_assert(sigbus_copy_rows(&all, 1));
+	test_assert(sigbus_copy_rows(&all, 1, false, NULL));
 	munmap(src, size);
 	close(fd);
 	free(dst);
