@@ -10,10 +10,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#if defined(__SSE2__)
-#include <emmintrin.h>
-#endif
-
 #include "pattern.h"
 #include "sample.h"
 #include "util/copy.h"
@@ -188,7 +184,7 @@ out:
 enum handoff_reader {
 	READER_NONE,
 	READER_COPY,
-	READER_COPY_FLUSH,
+	READER_COPY_EVICT,
 };
 
 struct handoff_run {
@@ -205,25 +201,6 @@ static bool pin_to(int cpu) {
 	return sched_setaffinity(0, sizeof(set), &set) == 0;
 }
 
-#if defined(__SSE2__)
-#define CAN_FLUSH true
-
-/* Evicts [data, data + size) from every cache, writing back what is dirty. */
-static void flush_lines(const uint8_t *data, size_t size) {
-	for (size_t i = 0; i < size; i += 64) {
-		_mm_clflush(data + i);
-	}
-	_mm_mfence();
-}
-#else
-#define CAN_FLUSH false
-
-static void flush_lines(const uint8_t *data, size_t size) {
-	(void)data;
-	(void)size;
-}
-#endif
-
 struct handoff_reader_args {
 	const struct handoff_run *run;
 	enum handoff_reader kind;
@@ -232,7 +209,7 @@ struct handoff_reader_args {
 
 /*
  * The reader, in its own process: for each byte from `in`, copies the frame
- * into the next destination, flushing it afterwards if asked, and answers
+ * into the next destination, evicting what it reads if asked, and answers
  * with the copy's time in ns (0 when the copy came out wrong).
  */
 
@@ -247,9 +224,10 @@ static void handoff_reader(const void *context, int in, int out) {
 	for (uint32_t i = 0; read(in, &value, 1) == 1; i++) {
 		uint8_t *dst = run->dsts[i % FRESH_DESTINATIONS];
 		double start = now_s();
-		copy_stream(dst, run->frame, run->bytes);
-		if (kind == READER_COPY_FLUSH) {
-			flush_lines(run->frame, run->bytes);
+		if (kind == READER_COPY_EVICT) {
+			copy_stream_evict(dst, run->frame, run->bytes);
+		} else {
+			copy_stream(dst, run->frame, run->bytes);
 		}
 		uint64_t ns = (uint64_t)((now_s() - start) * 1e9);
 		if (dst[run->bytes - 1] != value) {
@@ -348,9 +326,9 @@ void bandwidth_handoff(int32_t width, int32_t height, struct wcp_handoff *out) {
 			ok = handoff_place(&run, READER_COPY, cpus[0], cpus[1], &h.draw_apart_ms,
 				&h.copy_apart_ms);
 		}
-		if (apart && ok && CAN_FLUSH) {
-			ok = handoff_place(&run, READER_COPY_FLUSH, cpus[0], cpus[1],
-				&h.draw_flushed_ms, &h.copy_flushed_ms);
+		if (apart && ok && WCP_COPY_EVICTS) {
+			ok = handoff_place(&run, READER_COPY_EVICT, cpus[0], cpus[1],
+				&h.draw_evicted_ms, &h.copy_evicted_ms);
 		}
 		if (ok) {
 			*out = h;

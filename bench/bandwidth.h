@@ -27,16 +27,17 @@ double bandwidth_memcpy_fresh(size_t bytes);
  * then a reader copies it as the proxy does (copy_stream into one of three
  * buffers), and so on. `draw_alone_ms` is the drawing with no reader;
  * `draw_same_ms`/`copy_same_ms` with the two on one CPU, `draw_apart_ms`/
- * `copy_apart_ms` on two, and `draw_flushed_ms`/`copy_flushed_ms` on two
- * with the reader evicting each line it has read from every cache
- * (clflush). Apart and flushed are 0 when only one CPU is allowed or the
- * CPU has no clflush; every field is 0 when nothing could be measured.
+ * `copy_apart_ms` on two, and `draw_evicted_ms`/`copy_evicted_ms` on two
+ * with the reader evicting each line it has read (copy_stream_evict, as the
+ * proxy copies for a client on another CPU). Apart and evicted are 0 when
+ * only one CPU is allowed, evicted also where copy_stream_evict cannot
+ * evict; every field is 0 when nothing could be measured.
  */
 struct wcp_handoff {
 	double draw_alone_ms;
 	double draw_same_ms, copy_same_ms;
 	double draw_apart_ms, copy_apart_ms;
-	double draw_flushed_ms, copy_flushed_ms;
+	double draw_evicted_ms, copy_evicted_ms;
 };
 
 /** Measures the above for a frame of width x height 32-bit pixels. */

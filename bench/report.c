@@ -364,9 +364,10 @@ static void handoff_table(const struct wcp_results *results, FILE *out) {
 			      " process draws a whole frame a pixel at a time, as the benchmark client"
 			      " does, and a second copies it as the proxy does, into three buffers in"
 			      " turn. On two CPUs the copy reads lines the other CPU has just written,"
-			      " and the next drawing must take them back; evicting them from every"
-			      " cache after the copy (clflush) spares the drawing that, for a longer"
-			      " copy.\n\n"
+			      " and the next drawing must take them back; evicting each line from"
+			      " every cache once it is read (clflush), as the proxy does for a client"
+			      " on a CPU that shares none of its caches, spares the drawing that, for"
+			      " a longer copy.\n\n"
 			      "| frame | drawing alone (ms) | one CPU: drawing (ms) | copy (ms) |"
 			      " two CPUs: drawing (ms) | copy (ms) | two CPUs, evicted: drawing (ms) |"
 			      " copy (ms) |\n"
@@ -380,8 +381,8 @@ static void handoff_table(const struct wcp_results *results, FILE *out) {
 		cell(out, 3, h->copy_same_ms, "");
 		cell(out, 3, h->draw_apart_ms > 0.0 ? h->draw_apart_ms : NAN, "");
 		cell(out, 3, h->draw_apart_ms > 0.0 ? h->copy_apart_ms : NAN, "");
-		cell(out, 3, h->draw_flushed_ms > 0.0 ? h->draw_flushed_ms : NAN, "");
-		cell(out, 3, h->draw_flushed_ms > 0.0 ? h->copy_flushed_ms : NAN, "");
+		cell(out, 3, h->draw_evicted_ms > 0.0 ? h->draw_evicted_ms : NAN, "");
+		cell(out, 3, h->draw_evicted_ms > 0.0 ? h->copy_evicted_ms : NAN, "");
 		fputs(" |\n", out);
 	}
 	if (header) {
@@ -499,10 +500,10 @@ void report_raw(const struct wcp_results *results, FILE *out) {
 		const struct wcp_handoff *h = &results->handoff[s];
 		fprintf(out,
 			"handoff scenario=%s draw_alone_ms=%.4f draw_same_ms=%.4f copy_same_ms=%.4f"
-			" draw_apart_ms=%.4f copy_apart_ms=%.4f draw_flushed_ms=%.4f"
-			" copy_flushed_ms=%.4f\n",
+			" draw_apart_ms=%.4f copy_apart_ms=%.4f draw_evicted_ms=%.4f"
+			" copy_evicted_ms=%.4f\n",
 			name, h->draw_alone_ms, h->draw_same_ms, h->copy_same_ms, h->draw_apart_ms,
-			h->copy_apart_ms, h->draw_flushed_ms, h->copy_flushed_ms);
+			h->copy_apart_ms, h->draw_evicted_ms, h->copy_evicted_ms);
 		for (size_t i = 0; i < results->path_count; i++) {
 			enum wcp_path_kind p = results->paths[i];
 			for (uint32_t r = 0; r < results->settings.reps; r++) {

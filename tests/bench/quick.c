@@ -13,6 +13,7 @@
 
 #include "proc.h"
 #include "test.h"
+#include "util/copy.h"
 
 #define SCENARIO "1080p-rects-sync"
 #define REPS 2 // what --quick runs
@@ -79,10 +80,8 @@ static void check_handoff(const char *line) {
 	bool apart = CPU_COUNT(&allowed) >= 2;
 	test_assert((number(line, "draw_apart_ms") > 0) == apart);
 	test_assert((number(line, "copy_apart_ms") > 0) == apart);
-#if defined(__SSE2__)
-	test_assert((number(line, "draw_flushed_ms") > 0) == apart);
-	test_assert((number(line, "copy_flushed_ms") > 0) == apart);
-#endif
+	test_assert((number(line, "draw_evicted_ms") > 0) == (apart && WCP_COPY_EVICTS));
+	test_assert((number(line, "copy_evicted_ms") > 0) == (apart && WCP_COPY_EVICTS));
 }
 
 TEST_OPTS(quick_smallest_scenario, .timeout_s = 120) {
