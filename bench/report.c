@@ -412,14 +412,15 @@ static void bounds(const struct wcp_results *results, FILE *out, FILE *raw) {
 		      " floor give the best ratio to direct that a relay over this device could"
 		      " reach; the proxy's CPU for a round trip that copies nothing is paid by"
 		      " every frame as well.\n\n"
-		      "The last two columns put the handoff measured below in the copy's place"
+		      "The last three columns put the handoff measured below in the copy's place"
 		      " (scaled to the damage): the drawing's slow-down and the copy with the"
-		      " client and the proxy on one CPU, and on two.\n\n"
+		      " client and the proxy on one CPU, on two, and on two with the copy"
+		      " evicting what it reads.\n\n"
 		      "| scenario | direct ms/frame | round trip adds (ms) | copy floor (ms) |"
 		      " best possible vs direct | proxy CPU, empty round trip (ms) |"
 		      " 2× copy floor (ms) | with the handoff, one CPU |"
-		      " with the handoff, two CPUs |\n"
-		      "| --- | --: | --: | --: | --: | --: | --: | --: | --: |\n",
+		      " two CPUs | two CPUs, evicting |\n"
+		      "| --- | --: | --: | --: | --: | --: | --: | --: | --: | --: |\n",
 			out);
 	}
 	for (size_t s = 0; s < results->scenario_count; s++) {
@@ -441,13 +442,16 @@ static void bounds(const struct wcp_results *results, FILE *out, FILE *raw) {
 		double two_cpus = direct_ms /
 			(direct_ms + added_ms +
 				share * handoff_cost(h->draw_apart_ms, h->copy_apart_ms, h));
+		double evicting = direct_ms /
+			(direct_ms + added_ms +
+				share * handoff_cost(h->draw_evicted_ms, h->copy_evicted_ms, h));
 		if (raw != NULL) {
 			fprintf(raw,
 				"bound scenario=%s direct_ms=%.6g added_ms=%.6g floor_ms=%.6g "
 				"best_ratio=%.6g empty_trip_cpu_ms=%.6g one_cpu_ratio=%.6g "
-				"two_cpus_ratio=%.6g\n",
+				"two_cpus_ratio=%.6g evicting_ratio=%.6g\n",
 				sc->name, direct_ms, added_ms, floor_ms, best, rt_emu.relay_ms,
-				one_cpu, two_cpus);
+				one_cpu, two_cpus, evicting);
 			continue;
 		}
 		fprintf(out, "| %s", sc->name);
@@ -459,6 +463,7 @@ static void bounds(const struct wcp_results *results, FILE *out, FILE *raw) {
 		cell(out, 3, 2.0 * floor_ms, "");
 		cell(out, 2, one_cpu, "×");
 		cell(out, 2, two_cpus, "×");
+		cell(out, 2, evicting, "×");
 		fputs(" |\n", out);
 	}
 	if (raw == NULL) {
