@@ -7,12 +7,12 @@
 #if defined(__SSE2__)
 #include <emmintrin.h>
 
-#define LINE 64
+#define CACHE_LINE 64
 
 /* Writes each line of [from, to) back to memory and drops it from every cache. */
 static void evict_lines(const uint8_t *from, const uint8_t *to) {
-	const uint8_t *line = (const uint8_t *)((uintptr_t)from & ~(uintptr_t)(LINE - 1));
-	for (; line < to; line += LINE) {
+	const uint8_t *line = (const uint8_t *)((uintptr_t)from & ~(uintptr_t)(CACHE_LINE - 1));
+	for (; line < to; line += CACHE_LINE) {
 		_mm_clflush(line);
 	}
 }
@@ -27,9 +27,6 @@ static void *stream(void *dst, const void *src, size_t size, bool evict) {
 		head = size;
 	}
 	memcpy(d, s, head);
-	if (evict && head > 0) {
-		evict_lines(s, s + head);
-	}
 	d += head;
 	s += head;
 	size -= head;
@@ -53,7 +50,10 @@ static void *stream(void *dst, const void *src, size_t size, bool evict) {
 	}
 	memcpy(d, s, size);
 	if (evict) {
+		// The tail, and the head last: its line is usually the loop's
+		// first, which would otherwise be fetched again.
 		evict_lines(s, end);
+		evict_lines(src, (const uint8_t *)src + head);
 	}
 	// Streaming stores are weakly ordered: they are visible before whatever
 	// tells the host the buffer is ready.

@@ -9,6 +9,9 @@
 #include <string.h>
 #include <unistd.h>
 
+/* Most CPUs described; beyond, a CPU counts as undescribed. */
+#define CPU_LIMIT 65536
+
 /* "processor" is field 39 of /proc/PID/stat (proc(5)), counting from 1. */
 #define STAT_PROCESSOR_FIELD 39
 
@@ -49,14 +52,15 @@ static int list_lowest(const char *list) {
 
 /* The lowest CPU sharing cpu's highest-level cache; -1 when sysfs does not say. */
 static int llc_group(const char *cpu_dir, int cpu) {
-	int best_level = 0, group = -1;
+	long best_level = 0;
+	int group = -1;
 	for (int index = 0;; index++) {
 		char path[PATH_MAX], text[4096];
 		snprintf(path, sizeof(path), "%s/cpu%d/cache/index%d/level", cpu_dir, cpu, index);
 		if (!read_text(path, text, sizeof(text))) {
 			break;
 		}
-		int level = atoi(text);
+		long level = strtol(text, NULL, 10);
 		snprintf(path, sizeof(path), "%s/cpu%d/cache/index%d/shared_cpu_list", cpu_dir, cpu,
 			index);
 		if (level > best_level && read_text(path, text, sizeof(text))) {
@@ -76,11 +80,15 @@ bool cpu_caches_init(struct wcp_cpu_caches *caches, const char *cpu_dir) {
 	int highest = -1;
 	struct dirent *entry;
 	while ((entry = readdir(dir)) != NULL) {
-		int cpu;
-		char rest;
-		if (sscanf(entry->d_name, "cpu%d%c", &cpu, &rest) == 1 && cpu >= 0 &&
-			cpu > highest) {
-			highest = cpu;
+		// cpu0, cpu1, ... and not cpufreq or cpuidle.
+		const char *digits = entry->d_name + 3;
+		if (strncmp(entry->d_name, "cpu", 3) != 0 || !isdigit((unsigned char)*digits)) {
+			continue;
+		}
+		char *end;
+		long cpu = strtol(digits, &end, 10);
+		if (*end == '\0' && cpu < CPU_LIMIT && cpu > highest) {
+			highest = (int)cpu;
 		}
 	}
 	closedir(dir);

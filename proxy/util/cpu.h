@@ -23,6 +23,7 @@ struct wcp_cpu_caches {
  */
 bool cpu_caches_init(struct wcp_cpu_caches *caches, const char *cpu_dir);
 
+/** Frees the table; it is then empty. */
 void cpu_caches_finish(struct wcp_cpu_caches *caches);
 
 /** Whether a and b are known to share their last-level cache (the same CPU does). */
