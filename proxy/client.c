@@ -11,6 +11,7 @@
 
 #include "log.h"
 #include "server.h"
+#include "util/copy.h"
 #include "util/cpu.h"
 #include "virtgpu/bridge.h"
 #include "wayland/forward.h"
@@ -216,8 +217,13 @@ static bool connect_host(struct wcp_client *client) {
 	return true;
 }
 
-bool client_runs_apart(struct wcp_client *client) {
-	if (client->stat_fd == -2) {
+bool client_copy_evicts(struct wcp_client *client) {
+	enum wcp_copy_evict policy = client->server->copy_evict;
+	if (!WCP_COPY_EVICTS || policy == WCP_COPY_EVICT_NEVER) {
+		return false;
+	}
+	if (!client->stat_opened) {
+		client->stat_opened = true;
 		pid_t pid;
 		wl_client_get_credentials(client->client, &pid, NULL, NULL);
 		char path[64];
@@ -232,7 +238,10 @@ bool client_runs_apart(struct wcp_client *client) {
 		return false;
 	}
 	int theirs = cpu_of_task(client->stat_fd), ours = sched_getcpu();
-	return theirs >= 0 && ours >= 0 &&
+	if (theirs < 0 || ours < 0 || theirs == ours) {
+		return false;
+	}
+	return policy == WCP_COPY_EVICT_OTHER_CPU ||
 		!cpu_caches_shared(&client->server->caches, theirs, ours);
 }
 
@@ -249,7 +258,7 @@ struct wcp_client *client_create(struct wcp_server *server, struct wl_client *wl
 	wl_list_init(&client->registries);
 	wl_list_init(&client->objects);
 	wl_array_init(&client->shm_formats);
-	client->stat_fd = -2;
+	client->stat_fd = -1;
 	wl_list_insert(&server->clients, &client->link);
 	client->client_destroy.notify = handle_client_destroy;
 	wl_client_add_destroy_listener(wl_client, &client->client_destroy);

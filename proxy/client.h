@@ -29,7 +29,8 @@ struct wcp_client {
 
 	struct wl_list objects; // wcp_object.link
 	struct wl_array shm_formats; // uint32_t: the host's wl_shm formats, over cross-domain
-	int stat_fd; // its /proc/PID/stat: -2 until first needed, -1 when it cannot be read
+	int stat_fd; // its /proc/PID/stat; -1 when it cannot be read
+	bool stat_opened; // stat_fd was tried
 
 	struct wl_listener client_destroy;
 	struct wl_list link; // wcp_server.clients
@@ -48,11 +49,15 @@ void client_flush_host(struct wcp_client *client);
 void client_read_delivered(struct wcp_client *client);
 
 /**
- * Whether the client last ran on a CPU that is not known to share our
- * last-level cache (cpu.h): then its buffers' lines that we read would have
- * to travel back to it. False when that cannot be told.
+ * Whether a large copy from the client's memory is to evict what it reads
+ * (copy_stream_evict), by --copy-evict: with auto, when the client last ran
+ * on a CPU not known to share our last-level cache (cpu.h), since the
+ * lines we keep would have to travel back to it as it draws. Where it last
+ * ran is its main thread's CPU in /proc/PID/stat: a client drawing on
+ * another thread is judged by the main one. False when that cannot be
+ * told, or where copies cannot evict.
  */
-bool client_runs_apart(struct wcp_client *client);
+bool client_copy_evicts(struct wcp_client *client);
 
 /**
  * Ends the guest client (with a log line). Safe from inside any dispatch:

@@ -13,6 +13,7 @@ enum config_key {
 	KEY_SOCKET,
 	KEY_LOG_LEVEL,
 	KEY_EXPORT_ENV,
+	KEY_COPY_EVICT,
 	KEY_CHECK,
 	KEY_PRINT_ENV,
 	KEY_VERSION,
@@ -46,6 +47,12 @@ static const struct config_option options[] = {
 		"once listening, put WAYLAND_DISPLAY into the D-Bus\n"
 		"activation and systemd user environments\n"
 		"(variable: 1 or 0)"},
+	{"copy-evict", "WHEN", KEY_COPY_EVICT, true,
+		"when a copy of 1 MiB or more from a client's buffer\n"
+		"drops what it read from the CPU caches: auto (default:\n"
+		"the client last ran on a CPU that sysfs does not say\n"
+		"shares the proxy's last-level cache), other-cpu (on\n"
+		"any other CPU) or never"},
 	{"check", NULL, KEY_CHECK, false,
 		"check that this guest can run the proxy: print a\n"
 		"checklist with the fix for each problem, and exit\n"
@@ -115,6 +122,21 @@ static bool parse_bool(const char *text, bool *value) {
 	return false;
 }
 
+static bool parse_copy_evict(const char *text, enum wcp_copy_evict *value) {
+	static const char *const names[] = {
+		[WCP_COPY_EVICT_AUTO] = "auto",
+		[WCP_COPY_EVICT_OTHER_CPU] = "other-cpu",
+		[WCP_COPY_EVICT_NEVER] = "never",
+	};
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		if (strcmp(text, names[i]) == 0) {
+			*value = (enum wcp_copy_evict)i;
+			return true;
+		}
+	}
+	return false;
+}
+
 /** Applies one setting; `source` names it in the error message. */
 static bool apply(
 	struct wcp_config *config, enum config_key key, const char *value, const char *source) {
@@ -138,6 +160,14 @@ static bool apply(
 		if (!log_level_parse(value, &config->log_level)) {
 			fprintf(stderr, "wl-cross-proxy: %s: unknown log level %s\n", source,
 				value);
+			return false;
+		}
+		return true;
+	case KEY_COPY_EVICT:
+		if (!parse_copy_evict(value, &config->copy_evict)) {
+			fprintf(stderr,
+				"wl-cross-proxy: %s: want auto, other-cpu or never, not %s\n",
+				source, value);
 			return false;
 		}
 		return true;

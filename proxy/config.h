@@ -5,6 +5,7 @@
 #include <stdio.h>
 
 #include "log.h"
+#include "util/copy.h"
 
 /**
  * The daemon's configuration: the command line over the environment. Each
@@ -28,6 +29,7 @@ struct wcp_config {
 		socket; // the Wayland socket's name in $XDG_RUNTIME_DIR; NULL: first free wayland-N
 	enum wcp_log_level log_level;
 	bool export_env; // tell the session manager about WAYLAND_DISPLAY
+	enum wcp_copy_evict copy_evict; // when large shm copies evict what they read
 	char **command; // after "--", NULL-terminated; may be NULL
 };
 

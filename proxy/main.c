@@ -110,6 +110,7 @@ static struct wcp_server *server_start(const struct wcp_config *config) {
 		}
 		return NULL;
 	}
+	server->copy_evict = config->copy_evict;
 	bool ok = activation == WCP_ACTIVATION_SOCKET ? server_adopt(server, fd, path, name)
 						      : server_listen(server, config->socket);
 	if (!ok) {

@@ -24,8 +24,8 @@ static void log_caches(const struct wcp_cpu_caches *caches) {
 	}
 	if (known == 0) {
 		wcp_log(WCP_DEBUG,
-			"no CPU cache description in sysfs: a large copy from a client "
-			"on another CPU evicts what it read");
+			"sysfs describes no CPU caches: no two CPUs are known to share one "
+			"(--copy-evict=auto)");
 	} else {
 		wcp_log(WCP_DEBUG, "last-level caches known for %d of %d CPUs", known,
 			caches->count);

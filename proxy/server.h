@@ -5,6 +5,7 @@
 #include <stdbool.h>
 #include <wayland-server-core.h>
 
+#include "util/copy.h"
 #include "util/cpu.h"
 
 /**
@@ -36,6 +37,7 @@ struct wcp_server {
 	uint64_t shm_evicted_bytes; // of those, copied with copy_stream_evict
 
 	struct wcp_cpu_caches caches; // which CPUs share a last-level cache
+	enum wcp_copy_evict copy_evict; // --copy-evict
 };
 
 /** Logs the counters above as one "stats:" line. */

@@ -25,6 +25,13 @@ void *copy_stream(void *dst, const void *src, size_t size);
  */
 void *copy_stream_evict(void *dst, const void *src, size_t size);
 
+/** When a large copy from a client's memory evicts what it reads. */
+enum wcp_copy_evict {
+	WCP_COPY_EVICT_AUTO = 0, // the client ran on a CPU not known to share our last-level cache
+	WCP_COPY_EVICT_OTHER_CPU, // the client ran on any CPU but ours
+	WCP_COPY_EVICT_NEVER,
+};
+
 /** Whether copy_stream_evict evicts here (1) or is a plain memcpy (0). */
 #if defined(__SSE2__)
 #define WCP_COPY_EVICTS 1

@@ -276,7 +276,7 @@ static enum present_result present_shm(struct wcp_object *object, struct wcp_sur
 	// Only a copy large enough to stream can evict; where the client runs
 	// is asked only then.
 	bool evict = shm_buffer_copy_bound(buffer, &copy) >= WCP_COPY_STREAM_MIN &&
-		client_runs_apart(object->client);
+		client_copy_evicts(object->client);
 	size_t copied, evicted;
 	bool ok = shm_buffer_copy(buffer, host->data, &copy, evict, &copied, &evicted);
 	pixman_region32_fini(&copy);

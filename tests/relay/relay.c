@@ -23,6 +23,7 @@
 #include "scene.h"
 #include "shm_client.h"
 #include "test.h"
+#include "util/copy.h"
 #include "util/cpu.h"
 #include "wayland/registry.h"
 #include "weston.h"
@@ -90,11 +91,14 @@ TEST(registry_policy_clamps_and_hides) {
  * on screen exactly as it drew it (the same as without the proxy: the
  * harness tests show the model is what weston shows directly).
  */
-static void check_pattern(struct wcp_weston *weston, struct wcp_relay *relay, const char *format,
-	const char *damage, const char *pacing, const char *buffers) {
+static void check_pattern_on(struct wcp_weston *weston, struct wcp_relay *relay, const char *format,
+	const char *damage, const char *pacing, const char *buffers, const cpu_set_t *after_start) {
 	const char *args[] = {"--fullscreen", "--format", format, "--damage", damage, "--frames",
 		"100", "--buffers", buffers, "--pacing", pacing, NULL};
 	struct wcp_shm_client *client = shm_client_start(relay->env_display, args);
+	if (after_start != NULL) {
+		test_assert(sched_setaffinity(0, sizeof(*after_start), after_start) == 0);
+	}
 	test_assert(shm_client_wait_ready(client, 30000));
 	test_assert(client->acked == 100);
 	struct wcp_pattern pattern = {0};
@@ -115,6 +119,17 @@ static void check_pattern(struct wcp_weston *weston, struct wcp_relay *relay, co
 	image_destroy(want);
 	pattern_image_destroy(model);
 	test_assert(shm_client_stop(client) == 0);
+}
+
+static void check_pattern(struct wcp_weston *weston, struct wcp_relay *relay, const char *format,
+	const char *damage, const char *pacing, const char *buffers) {
+	check_pattern_on(weston, relay, format, damage, pacing, buffers, NULL);
+}
+
+/** Full damage, sync paced, 3 buffers; the test's own affinity becomes `after_start`. */
+static void check_pattern_pinned(
+	struct wcp_weston *weston, struct wcp_relay *relay, const cpu_set_t *after_start) {
+	check_pattern_on(weston, relay, "xrgb8888", "full", "sync", "3", after_start);
 }
 
 /** Every format and damage mode, 3 buffers, the pacings alternating. */
@@ -223,13 +238,14 @@ static void pin(pid_t pid, int cpu) {
 }
 
 /**
- * A large copy drops what it read from the proxy's caches when the client
- * last ran on a CPU not known to share them, and only then: with the
- * client and the proxy pinned to one CPU nothing is evicted; pinned to two,
- * every whole-frame copy is, unless sysfs says the two CPUs share their
- * last-level cache. Either way the frames arrive pixel-exact.
+ * A large copy drops what it read from the proxy's caches by --copy-evict:
+ * with the client and the proxy pinned to one CPU, never; pinned to two,
+ * every whole-frame copy with other-cpu, none with never, and with auto
+ * every one unless sysfs says the two CPUs share a last-level cache. Only
+ * the client is pinned with the proxy (the test runs anywhere), and the
+ * frames arrive pixel-exact throughout.
  */
-TEST_OPTS(large_copies_evict_for_a_client_on_another_cpu, .timeout_s = 120) {
+TEST_OPTS(large_copies_evict_by_where_the_client_runs, .timeout_s = 180) {
 	cpu_set_t allowed;
 	test_assert(sched_getaffinity(0, sizeof(allowed), &allowed) == 0);
 	int cpus[2] = {-1, -1};
@@ -251,21 +267,29 @@ TEST_OPTS(large_copies_evict_for_a_client_on_another_cpu, .timeout_s = 120) {
 	// 3 MiB frames: each copy streams (WCP_COPY_STREAM_MIN).
 	struct wcp_weston *weston = weston_start(&(struct wcp_weston_opts){1024, 768, NULL});
 	const uint64_t frame = 1024 * 768 * 4;
-	for (int apart = 0; apart < 2; apart++) {
-		struct wcp_relay *relay = relay_start(weston, WCP_RELAY_EMU);
-		pin(relay->proxy->pid, cpus[apart]);
-		pin(0, cpus[0]); // the client inherits it
-		check_pattern(weston, relay, "xrgb8888", "full", "sync", "3");
-		test_assert(sched_setaffinity(0, sizeof(allowed), &allowed) == 0);
-		uint64_t commits, bytes, evicted;
-		copy_counters(relay, &commits, &bytes, &evicted);
-		test_log("%s: %llu commits, %llu bytes copied, %llu evicted",
-			apart ? "two CPUs" : "one CPU", (unsigned long long)commits,
-			(unsigned long long)bytes, (unsigned long long)evicted);
-		test_assert(commits == 100 && bytes == commits * frame);
-		test_assert(evicted == (apart && !shared ? bytes : 0));
-		relay_stop(relay);
+	static const char *const policies[] = {"auto", "other-cpu", "never"};
+	for (size_t p = 0; p < 3; p++) {
+		test_assert(setenv("WL_CROSS_PROXY_COPY_EVICT", policies[p], 1) == 0);
+		for (int apart = 0; apart < 2; apart++) {
+			struct wcp_relay *relay = relay_start(weston, WCP_RELAY_EMU);
+			pin(relay->proxy->pid, cpus[apart]);
+			// The client inherits this; the test goes back to any CPU
+			// once it has started.
+			pin(0, cpus[0]);
+			check_pattern_pinned(weston, relay, &allowed);
+			uint64_t commits, bytes, evicted;
+			copy_counters(relay, &commits, &bytes, &evicted);
+			test_log("%s, %s: %llu commits, %llu bytes copied, %llu evicted",
+				policies[p], apart ? "two CPUs" : "one CPU",
+				(unsigned long long)commits, (unsigned long long)bytes,
+				(unsigned long long)evicted);
+			test_assert(commits == 100 && bytes == commits * frame);
+			bool evicts = apart && WCP_COPY_EVICTS && (p == 1 || (p == 0 && !shared));
+			test_assert(evicted == (evicts ? bytes : 0));
+			relay_stop(relay);
+		}
 	}
+	test_assert(unsetenv("WL_CROSS_PROXY_COPY_EVICT") == 0);
 	weston_stop(weston);
 }
 
