@@ -1,8 +1,10 @@
 #include "bandwidth.h"
 
+#include <fcntl.h>
 #include <sched.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -13,11 +15,9 @@
 #include "pattern.h"
 #include "sample.h"
 #include "util/copy.h"
+#include "util/cpu.h"
 
 #define COPIES 12
-
-/* Host buffers a surface keeps (swapchain.c), which the copies rotate through. */
-#define FRESH_DESTINATIONS 3
 
 static double now_s(void) {
 	struct timespec ts;
@@ -38,7 +38,7 @@ struct helper {
 static bool helper_start(
 	struct helper *h, void (*body)(const void *context, int in, int out), const void *context) {
 	*h = (struct helper){{-1, -1}, {-1, -1}, -1};
-	if (pipe(h->to) < 0 || pipe(h->from) < 0) {
+	if (pipe2(h->to, O_CLOEXEC) < 0 || pipe2(h->from, O_CLOEXEC) < 0) {
 		return false;
 	}
 	h->pid = fork();
@@ -48,11 +48,16 @@ static bool helper_start(
 		body(context, h->to[0], h->from[1]);
 		_exit(1);
 	}
+	// The helper's ends: with them closed here, a helper that ends early
+	// is an end of file instead of a wait.
+	close(h->to[0]);
+	close(h->from[1]);
+	h->to[0] = h->from[1] = -1;
 	return h->pid > 0;
 }
 
 /* Closes the pipes, which ends the helper, and waits for it. */
-static void helper_close(struct helper *h) {
+static void helper_finish(struct helper *h) {
 	for (int i = 0; i < 2; i++) {
 		if (h->to[i] >= 0) {
 			close(h->to[i]);
@@ -127,9 +132,9 @@ double bandwidth_memcpy_fresh(size_t bytes) {
 	// are, with as many destinations as a surface keeps host buffers.
 	unsigned char *src =
 		mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-	unsigned char *dsts[FRESH_DESTINATIONS];
+	unsigned char *dsts[WCP_BENCH_DESTINATIONS];
 	bool mapped = src != MAP_FAILED;
-	for (int i = 0; i < FRESH_DESTINATIONS; i++) {
+	for (int i = 0; i < WCP_BENCH_DESTINATIONS; i++) {
 		dsts[i] = mmap(
 			NULL, bytes, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
 		mapped = mapped && dsts[i] != MAP_FAILED;
@@ -139,7 +144,7 @@ double bandwidth_memcpy_fresh(size_t bytes) {
 	if (!mapped) {
 		goto out;
 	}
-	for (int i = 0; i < FRESH_DESTINATIONS; i++) {
+	for (int i = 0; i < WCP_BENCH_DESTINATIONS; i++) {
 		memset(dsts[i], 0xa5, bytes);
 	}
 	struct fresh_frame frame = {src, bytes};
@@ -152,7 +157,7 @@ double bandwidth_memcpy_fresh(size_t bytes) {
 			best = 0.0;
 			break;
 		}
-		unsigned char *dst = dsts[i % FRESH_DESTINATIONS];
+		unsigned char *dst = dsts[i % WCP_BENCH_DESTINATIONS];
 		double start = now_s();
 		memcpy(dst, src, bytes);
 		double elapsed = now_s() - start;
@@ -166,20 +171,17 @@ double bandwidth_memcpy_fresh(size_t bytes) {
 	}
 
 out:
-	helper_close(&helper);
+	helper_finish(&helper);
 	if (src != MAP_FAILED) {
 		munmap(src, bytes);
 	}
-	for (int i = 0; i < FRESH_DESTINATIONS; i++) {
+	for (int i = 0; i < WCP_BENCH_DESTINATIONS; i++) {
 		if (dsts[i] != MAP_FAILED) {
 			munmap(dsts[i], bytes);
 		}
 	}
 	return best;
 }
-
-/* Frames timed in each placement, after as many unmeasured ones. */
-#define HANDOFF_FRAMES 24
 
 enum handoff_reader {
 	READER_NONE,
@@ -189,7 +191,7 @@ enum handoff_reader {
 
 struct handoff_run {
 	uint8_t *frame;
-	uint8_t *dsts[FRESH_DESTINATIONS];
+	uint8_t *dsts[WCP_BENCH_DESTINATIONS];
 	size_t bytes;
 	int32_t width, height;
 };
@@ -212,7 +214,6 @@ struct handoff_reader_args {
  * into the next destination, evicting what it reads if asked, and answers
  * with the copy's time in ns (0 when the copy came out wrong).
  */
-
 static void handoff_reader(const void *context, int in, int out) {
 	const struct handoff_reader_args *args = context;
 	const struct handoff_run *run = args->run;
@@ -222,7 +223,7 @@ static void handoff_reader(const void *context, int in, int out) {
 	}
 	unsigned char value;
 	for (uint32_t i = 0; read(in, &value, 1) == 1; i++) {
-		uint8_t *dst = run->dsts[i % FRESH_DESTINATIONS];
+		uint8_t *dst = run->dsts[i % WCP_BENCH_DESTINATIONS];
 		double start = now_s();
 		if (kind == READER_COPY_EVICT) {
 			copy_stream_evict(dst, run->frame, run->bytes);
@@ -241,7 +242,7 @@ static void handoff_reader(const void *context, int in, int out) {
 }
 
 /*
- * Draws the frame HANDOFF_FRAMES times on `writer_cpu`, each time handing
+ * Draws the frame WCP_HANDOFF_FRAMES times on `writer_cpu`, each time handing
  * it to a reader on `reader_cpu` (unless READER_NONE); the medians of the
  * drawing and of the copy in ms. False when a step failed.
  */
@@ -249,7 +250,7 @@ static bool handoff_place(const struct handoff_run *run, enum handoff_reader kin
 	int reader_cpu, double *draw_ms, double *copy_ms) {
 	struct helper helper = {{-1, -1}, {-1, -1}, -1};
 	bool ok = false;
-	double draws[HANDOFF_FRAMES], copies[HANDOFF_FRAMES];
+	double draws[WCP_HANDOFF_FRAMES], copies[WCP_HANDOFF_FRAMES];
 	if (!pin_to(writer_cpu)) {
 		return false;
 	}
@@ -258,7 +259,7 @@ static bool handoff_place(const struct handoff_run *run, enum handoff_reader kin
 		goto out;
 	}
 	struct wcp_rect all = {0, 0, run->width, run->height};
-	for (int i = 0; i < 2 * HANDOFF_FRAMES; i++) {
+	for (int i = 0; i < 2 * WCP_HANDOFF_FRAMES; i++) {
 		unsigned char value = (unsigned char)(i + 1);
 		double start = now_s();
 		pattern_fill_solid(run->frame, (size_t)run->width * 4, &all, value * 0x01010101u);
@@ -270,17 +271,17 @@ static bool handoff_place(const struct handoff_run *run, enum handoff_reader kin
 				ns == 0)) {
 			goto out;
 		}
-		if (i >= HANDOFF_FRAMES) {
-			draws[i - HANDOFF_FRAMES] = drawn * 1000.0;
-			copies[i - HANDOFF_FRAMES] = (double)ns / 1e6;
+		if (i >= WCP_HANDOFF_FRAMES) {
+			draws[i - WCP_HANDOFF_FRAMES] = drawn * 1000.0;
+			copies[i - WCP_HANDOFF_FRAMES] = (double)ns / 1e6;
 		}
 	}
-	*draw_ms = sample_median(draws, HANDOFF_FRAMES);
-	*copy_ms = kind == READER_NONE ? 0.0 : sample_median(copies, HANDOFF_FRAMES);
+	*draw_ms = sample_median(draws, WCP_HANDOFF_FRAMES);
+	*copy_ms = kind == READER_NONE ? 0.0 : sample_median(copies, WCP_HANDOFF_FRAMES);
 	ok = true;
 
 out:
-	helper_close(&helper);
+	helper_finish(&helper);
 	return ok;
 }
 
@@ -305,18 +306,23 @@ void bandwidth_handoff(int32_t width, int32_t height, struct wcp_handoff *out) {
 	run.frame =
 		mmap(NULL, run.bytes, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
 	bool mapped = run.frame != MAP_FAILED;
-	for (int i = 0; i < FRESH_DESTINATIONS; i++) {
+	for (int i = 0; i < WCP_BENCH_DESTINATIONS; i++) {
 		run.dsts[i] = mmap(
 			NULL, run.bytes, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
 		mapped = mapped && run.dsts[i] != MAP_FAILED;
 	}
 	if (mapped) {
 		memset(run.frame, 0, run.bytes);
-		for (int i = 0; i < FRESH_DESTINATIONS; i++) {
+		for (int i = 0; i < WCP_BENCH_DESTINATIONS; i++) {
 			memset(run.dsts[i], 0, run.bytes);
 		}
 		double unused;
-		struct wcp_handoff h = {0};
+		struct wcp_handoff h = {.cpus = {cpus[0], cpus[1]}};
+		struct wcp_cpu_caches caches;
+		if (cpus[1] >= 0 && cpu_caches_init(&caches, "/sys/devices/system/cpu")) {
+			h.cpus_share_cache = cpu_caches_shared(&caches, cpus[0], cpus[1]);
+			cpu_caches_finish(&caches);
+		}
 		bool ok = handoff_place(
 				  &run, READER_NONE, cpus[0], cpus[0], &h.draw_alone_ms, &unused) &&
 			handoff_place(&run, READER_COPY, cpus[0], cpus[0], &h.draw_same_ms,
@@ -334,11 +340,13 @@ void bandwidth_handoff(int32_t width, int32_t height, struct wcp_handoff *out) {
 			*out = h;
 		}
 	}
-	sched_setaffinity(0, sizeof(allowed), &allowed);
+	if (sched_setaffinity(0, sizeof(allowed), &allowed) < 0) {
+		fprintf(stderr, "wcp-bench: cannot restore the CPU affinity\n");
+	}
 	if (run.frame != MAP_FAILED) {
 		munmap(run.frame, run.bytes);
 	}
-	for (int i = 0; i < FRESH_DESTINATIONS; i++) {
+	for (int i = 0; i < WCP_BENCH_DESTINATIONS; i++) {
 		if (run.dsts[i] != MAP_FAILED) {
 			munmap(run.dsts[i], run.bytes);
 		}

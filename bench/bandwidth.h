@@ -1,8 +1,15 @@
 #ifndef WCP_BENCH_BANDWIDTH_H
 #define WCP_BENCH_BANDWIDTH_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+
+/* Host buffers a surface keeps (swapchain.c), which the measured copies rotate through. */
+#define WCP_BENCH_DESTINATIONS 3
+
+/* Frames timed in each placement of a handoff, after as many unmeasured ones. */
+#define WCP_HANDOFF_FRAMES 24
 
 /**
  * This machine's single-core memcpy bandwidth in bytes per second, copying
@@ -31,9 +38,11 @@ double bandwidth_memcpy_fresh(size_t bytes);
  * with the reader evicting each line it has read (copy_stream_evict, as the
  * proxy copies for a client on another CPU). Apart and evicted are 0 when
  * only one CPU is allowed, evicted also where copy_stream_evict cannot
- * evict; every field is 0 when nothing could be measured.
+ * evict; every time is 0 when nothing could be measured.
  */
 struct wcp_handoff {
+	int cpus[2]; // the two CPUs used
+	bool cpus_share_cache; // sysfs says they share a last-level cache
 	double draw_alone_ms;
 	double draw_same_ms, copy_same_ms;
 	double draw_apart_ms, copy_apart_ms;

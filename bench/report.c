@@ -5,6 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "util/copy.h"
+
 #define MIB (1024.0 * 1024.0)
 
 /** What one scenario on one path comes to, over its repetitions. */
@@ -358,21 +360,27 @@ static void handoff_table(const struct wcp_results *results, FILE *out) {
 			continue;
 		}
 		if (!header) {
-			fputs("### Where the client and the proxy run\n\n"
-			      "Each frame is drawn by the client and then copied by the proxy. Measured"
-			      " apart from the paths, in the same run (medians of 24 frames): one"
-			      " process draws a whole frame a pixel at a time, as the benchmark client"
-			      " does, and a second copies it as the proxy does, into three buffers in"
-			      " turn. On two CPUs the copy reads lines the other CPU has just written,"
-			      " and the next drawing must take them back; evicting each line from"
-			      " every cache once it is read (clflush), as the proxy does for a client"
-			      " on a CPU that shares none of its caches, spares the drawing that, for"
-			      " a longer copy.\n\n"
-			      "| frame | drawing alone (ms) | one CPU: drawing (ms) | copy (ms) |"
-			      " two CPUs: drawing (ms) | copy (ms) | two CPUs, evicted: drawing (ms) |"
-			      " copy (ms) |\n"
-			      "| --- | --: | --: | --: | --: | --: | --: | --: |\n",
-				out);
+			fprintf(out,
+				"### Where the client and the proxy run\n\n"
+				"Each frame is drawn by the client and then copied by the proxy."
+				" Measured apart from the paths, in the same run (medians of %d"
+				" frames): one process draws a whole frame a pixel at a time, as the"
+				" benchmark client does, and a second copies it as the proxy does,"
+				" into %d buffers in turn, on one CPU, on two (CPUs %d and %d), and"
+				" on two with the copy evicting each line once it has read it"
+				" (copy_stream_evict). On two CPUs the copy reads lines the other"
+				" CPU has just written, and the next drawing takes them back. %s\n\n"
+				"| frame | drawing alone (ms) | one CPU: drawing (ms) | copy (ms) |"
+				" two CPUs: drawing (ms) | copy (ms) | two CPUs, evicted: drawing"
+				" (ms) | copy (ms) |\n"
+				"| --- | --: | --: | --: | --: | --: | --: | --: |\n",
+				WCP_HANDOFF_FRAMES, WCP_BENCH_DESTINATIONS, h->cpus[0], h->cpus[1],
+				h->cpus_share_cache
+					? "sysfs says these two CPUs share a last-level cache, so the"
+					  " proxy would not evict between them (--copy-evict=auto)."
+					: "sysfs does not say that these two CPUs share a last-level"
+					  " cache, so the proxy evicts between them"
+					  " (--copy-evict=auto).");
 			header = true;
 		}
 		fprintf(out, "| %" PRId32 "x%" PRId32, sc->window_width, sc->window_height);
@@ -415,7 +423,8 @@ static void bounds(const struct wcp_results *results, FILE *out, FILE *raw) {
 		      "The last three columns put the handoff measured below in the copy's place"
 		      " (scaled to the damage): the drawing's slow-down and the copy with the"
 		      " client and the proxy on one CPU, on two, and on two with the copy"
-		      " evicting what it reads.\n\n"
+		      " evicting what it reads (only copies of 1 MiB or more per commit"
+		      " evict).\n\n"
 		      "| scenario | direct ms/frame | round trip adds (ms) | copy floor (ms) |"
 		      " best possible vs direct | proxy CPU, empty round trip (ms) |"
 		      " 2× copy floor (ms) | with the handoff, one CPU |"
@@ -442,9 +451,13 @@ static void bounds(const struct wcp_results *results, FILE *out, FILE *raw) {
 		double two_cpus = direct_ms /
 			(direct_ms + added_ms +
 				share * handoff_cost(h->draw_apart_ms, h->copy_apart_ms, h));
-		double evicting = direct_ms /
-			(direct_ms + added_ms +
-				share * handoff_cost(h->draw_evicted_ms, h->copy_evicted_ms, h));
+		// Only a copy of 1 MiB or more per commit can evict.
+		double evicting = (double)emu.copy_bytes < WCP_COPY_STREAM_MIN ? NAN
+									       : direct_ms /
+				(direct_ms + added_ms +
+					share *
+						handoff_cost(
+							h->draw_evicted_ms, h->copy_evicted_ms, h));
 		if (raw != NULL) {
 			fprintf(raw,
 				"bound scenario=%s direct_ms=%.6g added_ms=%.6g floor_ms=%.6g "
