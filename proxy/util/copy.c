@@ -5,15 +5,44 @@
 #include <string.h>
 
 #if defined(__SSE2__)
+#include <cpuid.h>
 #include <emmintrin.h>
 
 #define CACHE_LINE 64
 
-/* Writes each line of [from, to) back to memory and drops it from every cache. */
-static void evict_lines(const uint8_t *from, const uint8_t *to) {
+/* CPUID leaf 7, subleaf 0: EBX bit 23 says the CPU has CLFLUSHOPT. */
+#define CPUID_EBX_CLFLUSHOPT (1u << 23)
+
+/*
+ * Whether the CPU has CLFLUSHOPT, which unlike CLFLUSH is not ordered
+ * against the streaming stores around it (the copy's closing SFENCE
+ * orders both). Asked once.
+ */
+static bool has_clflushopt(void) {
+	static int known = -1;
+	if (known < 0) {
+		unsigned int a, b, c, d;
+		known = __get_cpuid_count(7, 0, &a, &b, &c, &d) != 0 &&
+			(b & CPUID_EBX_CLFLUSHOPT) != 0;
+	}
+	return known == 1;
+}
+
+/* Writes the line holding p back to memory and drops it from every cache. */
+static inline void evict_line(const uint8_t *p, bool opt) {
+	if (opt) {
+		// The assembler knows the instruction whatever the compiler targets.
+		__asm__ volatile("clflushopt %0" : : "m"(*(const volatile uint8_t *)p));
+	} else {
+		_mm_clflush(p);
+	}
+}
+
+/* evict_line for each line of [from, to). */
+static void evict_lines(const uint8_t *from, const uint8_t *to, bool opt) {
 	const uint8_t *line = (const uint8_t *)((uintptr_t)from & ~(uintptr_t)(CACHE_LINE - 1));
 	for (; line < to; line += CACHE_LINE) {
-		_mm_clflush(line);
+		evict_line(line, opt);
 	}
 }
 
@@ -21,6 +50,7 @@ static void *stream(void *dst, const void *src, size_t size, bool evict) {
 	uint8_t *d = dst;
 	const uint8_t *s = src;
 	const uint8_t *end = s + size;
+	bool opt = evict && has_clflushopt();
 	// Streaming stores need 16-byte aligned destinations.
 	size_t head = (16 - ((uintptr_t)d & 15)) & 15;
 	if (head > size) {
@@ -42,7 +72,7 @@ static void *stream(void *dst, const void *src, size_t size, bool evict) {
 		if (evict) {
 			// The line s starts in has been read whole; the one after it
 			// is next round's first.
-			_mm_clflush(s);
+			evict_line(s, opt);
 		}
 		s += 64;
 		d += 64;
@@ -52,8 +82,8 @@ static void *stream(void *dst, const void *src, size_t size, bool evict) {
 	if (evict) {
 		// The tail, and the head last: its line is usually the loop's
 		// first, which would otherwise be fetched again.
-		evict_lines(s, end);
-		evict_lines(src, (const uint8_t *)src + head);
+		evict_lines(s, end, opt);
+		evict_lines(src, (const uint8_t *)src + head, opt);
 	}
 	// Streaming stores are weakly ordered: they are visible before whatever
 	// tells the host the buffer is ready.
