@@ -1,8 +1,8 @@
 /*
  * The shm copy: copy_stream and copy_stream_evict against memcpy at every
  * alignment, and sigbus_copy_rows on its paths (cached, streaming, and
- * streaming with eviction), including a client memory that shrinks under
- * a large copy.
+ * streaming with eviction), each with every block copy the CPU has (SSE2,
+ * AVX2), including a client memory that shrinks under a large copy.
  */
 #include <stdbool.h>
 #include <stdint.h>
@@ -23,18 +23,18 @@ static void fill(uint8_t *p, size_t size, uint32_t seed) {
 }
 
 static void check_alignments(void *(*copy)(void *, const void *, size_t)) {
-	const size_t max = 300;
-	uint8_t *src = malloc(max + 32), *dst = malloc(max + 32), *want = malloc(max + 32);
+	const size_t max = 300, span = max + 64;
+	uint8_t *src = malloc(span), *dst = malloc(span), *want = malloc(span);
 	test_assert(src != NULL && dst != NULL && want != NULL);
-	fill(src, max + 32, 1);
-	for (size_t s_off = 0; s_off < 16; s_off++) {
-		for (size_t d_off = 0; d_off < 16; d_off++) {
+	fill(src, span, 1);
+	for (size_t s_off = 0; s_off < 32; s_off++) {
+		for (size_t d_off = 0; d_off < 32; d_off++) {
 			for (size_t size = 0; size <= max; size += (size < 140 ? 1 : 37)) {
-				memset(dst, 0xa5, max + 32);
-				memset(want, 0xa5, max + 32);
+				memset(dst, 0xa5, span);
+				memset(want, 0xa5, span);
 				memcpy(want + d_off, src + s_off, size);
 				test_assert(copy(dst + d_off, src + s_off, size) == dst + d_off);
-				if (memcmp(dst, want, max + 32) != 0) {
+				if (memcmp(dst, want, span) != 0) {
 					test_fail("%zu bytes from offset %zu to offset %zu differ",
 						size, s_off, d_off);
 				}
@@ -46,12 +46,41 @@ static void check_alignments(void *(*copy)(void *, const void *, size_t)) {
 	free(want);
 }
 
-TEST(stream_copy_matches_memcpy_at_every_alignment) {
+/*
+ * Runs check with each block copy this CPU has (SSE2, AVX2), or once with
+ * whatever copy_stream is where it has neither.
+ */
+static void for_each_isa(void (*check)(void)) {
+	static const enum wcp_copy_isa isas[] = {WCP_COPY_SSE2, WCP_COPY_AVX2};
+	static const char *const names[] = {"SSE2", "AVX2"};
+	int ran = 0;
+	for (size_t i = 0; i < 2; i++) {
+		if (!copy_select(isas[i])) {
+			test_log("this CPU has no %s: its copy is not run here", names[i]);
+			continue;
+		}
+		check();
+		ran++;
+	}
+	if (ran == 0) {
+		check();
+	}
+}
+
+static void check_stream_alignments(void) {
 	check_alignments(copy_stream);
 }
 
-TEST(evicting_copy_matches_memcpy_at_every_alignment) {
+static void check_evict_alignments(void) {
 	check_alignments(copy_stream_evict);
+}
+
+TEST(stream_copy_matches_memcpy_at_every_alignment) {
+	for_each_isa(check_stream_alignments);
+}
+
+TEST(evicting_copy_matches_memcpy_at_every_alignment) {
+	for_each_isa(check_evict_alignments);
 }
 
 /*
@@ -94,8 +123,7 @@ static void check_rows(size_t width, size_t height, size_t x, size_t y, size_t w
 	check_rows_evicting(width, height, x, y, w, h, true);
 }
 
-TEST(rows_are_copied_and_nothing_else) {
-	test_assert(sigbus_init());
+static void check_all_rows(void) {
 	// Small damage (cached stores), a band over the streaming threshold, whole
 	// frames (one block), and odd widths that leave unaligned row starts.
 	check_rows(64, 64, 3, 5, 17, 9);
@@ -103,6 +131,11 @@ TEST(rows_are_copied_and_nothing_else) {
 	check_rows(1920, 1080, 0, 0, 1920, 1080);
 	check_rows(1921, 700, 1, 1, 1919, 698);
 	test_assert(1920u * 200u * 4u >= WCP_COPY_STREAM_MIN);
+}
+
+TEST(rows_are_copied_and_nothing_else) {
+	test_assert(sigbus_init());
+	for_each_isa(check_all_rows);
 }
 
 TEST(memory_that_shrinks_under_a_large_copy_fails_it) {
