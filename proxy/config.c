@@ -128,6 +128,8 @@ static bool parse_copy_evict(const char *text, enum wcp_copy_evict *value) {
 		[WCP_COPY_EVICT_OTHER_CPU] = "other-cpu",
 		[WCP_COPY_EVICT_NEVER] = "never",
 	};
+	_Static_assert(sizeof(names) / sizeof(names[0]) == WCP_COPY_EVICT_NEVER + 1,
+		"a name for every rule");
 	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
 		if (strcmp(text, names[i]) == 0) {
 			*value = (enum wcp_copy_evict)i;

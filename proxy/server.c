@@ -24,8 +24,7 @@ static void log_caches(const struct wcp_cpu_caches *caches) {
 	}
 	if (known == 0) {
 		wcp_log(WCP_DEBUG,
-			"sysfs describes no CPU caches: no two CPUs are known to share one "
-			"(--copy-evict=auto)");
+			"sysfs describes no CPU caches: no two CPUs are known to share one");
 	} else {
 		wcp_log(WCP_DEBUG, "last-level caches known for %d of %d CPUs", known,
 			caches->count);

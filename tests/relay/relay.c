@@ -267,7 +267,11 @@ TEST_OPTS(large_copies_evict_by_where_the_client_runs, .timeout_s = 180) {
 	// 3 MiB frames: each copy streams (WCP_COPY_STREAM_MIN).
 	struct wcp_weston *weston = weston_start(&(struct wcp_weston_opts){1024, 768, NULL});
 	const uint64_t frame = 1024 * 768 * 4;
-	static const char *const policies[] = {"auto", "other-cpu", "never"};
+	static const char *const policies[] = {
+		[WCP_COPY_EVICT_AUTO] = "auto",
+		[WCP_COPY_EVICT_OTHER_CPU] = "other-cpu",
+		[WCP_COPY_EVICT_NEVER] = "never",
+	};
 	for (size_t p = 0; p < 3; p++) {
 		test_assert(setenv("WL_CROSS_PROXY_COPY_EVICT", policies[p], 1) == 0);
 		for (int apart = 0; apart < 2; apart++) {
@@ -284,7 +288,9 @@ TEST_OPTS(large_copies_evict_by_where_the_client_runs, .timeout_s = 180) {
 				(unsigned long long)commits, (unsigned long long)bytes,
 				(unsigned long long)evicted);
 			test_assert(commits == 100 && bytes == commits * frame);
-			bool evicts = apart && WCP_COPY_EVICTS && (p == 1 || (p == 0 && !shared));
+			bool evicts = apart && WCP_COPY_EVICTS &&
+				(p == WCP_COPY_EVICT_OTHER_CPU ||
+					(p == WCP_COPY_EVICT_AUTO && !shared));
 			test_assert(evicted == (evicts ? bytes : 0));
 			relay_stop(relay);
 		}
