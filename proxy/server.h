@@ -35,6 +35,7 @@ struct wcp_server {
 	uint64_t shm_commits; // commits that copied an shm buffer to the host
 	uint64_t shm_copied_bytes;
 	uint64_t shm_evicted_bytes; // of those, copied with copy_stream_evict
+	uint64_t shm_copy_ns; // monotonic time spent in those copies
 
 	struct wcp_cpu_caches caches; // which CPUs share a last-level cache
 	enum wcp_copy_evict copy_evict; // --copy-evict

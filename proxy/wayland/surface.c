@@ -3,6 +3,7 @@
 #include <pixman.h>
 #include <stdint.h>
 #include <stdlib.h>
+#include <time.h>
 #include <wayland-client-protocol.h>
 #include <wayland-server-protocol.h>
 
@@ -256,6 +257,13 @@ enum present_result {
 	FAILED, // the client is being ended
 };
 
+/** CLOCK_MONOTONIC in nanoseconds, for the copy time in the stats. */
+static uint64_t monotonic_ns(void) {
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
 /**
  * Copies an shm buffer's new content into a free host buffer and attaches
  * that on the host; *out gets it.
@@ -278,9 +286,12 @@ static enum present_result present_shm(struct wcp_object *object, struct wcp_sur
 	bool evict = shm_buffer_copy_bound(buffer, &copy) >= WCP_COPY_STREAM_MIN &&
 		client_copy_evicts(object->client);
 	size_t copied, evicted;
+	uint64_t start = monotonic_ns();
 	bool ok = shm_buffer_copy(buffer, host->data, &copy, evict, &copied, &evicted);
+	uint64_t end = monotonic_ns();
 	pixman_region32_fini(&copy);
 	struct wcp_server *server = object->client->server;
+	server->shm_copy_ns += end - start;
 	server->shm_commits++;
 	server->shm_copied_bytes += copied;
 	server->shm_evicted_bytes += evicted;

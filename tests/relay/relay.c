@@ -175,9 +175,13 @@ TEST_OPTS(one_buffer_is_enough_over_cross_domain, .timeout_s = 120) {
 	weston_stop(weston);
 }
 
-/** The proxy's copy counters: it logs them on SIGUSR1. */
-static void copy_counters(
-	struct wcp_relay *relay, uint64_t *commits, uint64_t *bytes, uint64_t *evicted) {
+/** The proxy's copy counters, from the "stats:" line it logs on SIGUSR1. */
+struct copy_counters {
+	uint64_t commits, bytes, evicted;
+	uint64_t ns; // time spent copying
+};
+
+static struct copy_counters copy_counters(struct wcp_relay *relay) {
 	test_assert(kill(relay->proxy->pid, SIGUSR1) == 0);
 	long long deadline = proc_now_ms() + 5000;
 	for (;;) {
@@ -185,21 +189,29 @@ static void copy_counters(
 		test_assert(log != NULL);
 		const char *line = strstr(log, " stats: ");
 		if (line != NULL) {
-			unsigned long long c, b, e;
+			unsigned long long c, b, e, ns;
 			test_assert(sscanf(line,
 					    " stats: shm_commits=%llu shm_copied_bytes=%llu"
-					    " shm_evicted_bytes=%llu",
-					    &c, &b, &e) == 3);
-			*commits = c;
-			*bytes = b;
-			*evicted = e;
+					    " shm_evicted_bytes=%llu shm_copy_ns=%llu",
+					    &c, &b, &e, &ns) == 4);
 			free(log);
-			return;
+			return (struct copy_counters){
+				.commits = c, .bytes = b, .evicted = e, .ns = ns};
 		}
 		free(log);
 		test_assert(proc_now_ms() < deadline);
 		proc_sleep_ms(10);
 	}
+}
+
+/*
+ * Whether the copy time is a time: at least what a copy at a byte per
+ * picosecond (faster than any machine) would take, and no more than the
+ * wall time it was spent in.
+ */
+static bool copy_time_plausible(const struct copy_counters *counters, long long wall_ms) {
+	return counters->ns >= counters->bytes / 1000 && counters->ns > 0 &&
+		counters->ns <= (uint64_t)wall_ms * 1000000u;
 }
 
 /**
@@ -213,18 +225,20 @@ TEST_OPTS(copies_follow_the_damage, .timeout_s = 60) {
 	const uint64_t frame = 320 * 240 * 4;
 	static const char *const damages[] = {"full", "pixels"};
 	for (size_t i = 0; i < 2; i++) {
+		long long start = proc_now_ms();
 		struct wcp_relay *relay = relay_start(weston, WCP_RELAY_EMU);
 		check_pattern(weston, relay, "xrgb8888", damages[i], "sync", "1");
-		uint64_t commits, bytes, evicted;
-		copy_counters(relay, &commits, &bytes, &evicted);
-		test_log("%s: %llu commits, %llu bytes copied", damages[i],
-			(unsigned long long)commits, (unsigned long long)bytes);
-		test_assert(commits == 100);
+		struct copy_counters counters = copy_counters(relay);
+		test_log("%s: %llu commits, %llu bytes copied in %llu ns", damages[i],
+			(unsigned long long)counters.commits, (unsigned long long)counters.bytes,
+			(unsigned long long)counters.ns);
+		test_assert(counters.commits == 100);
 		if (i == 0) {
-			test_assert(bytes == commits * frame);
+			test_assert(counters.bytes == counters.commits * frame);
 		} else {
-			test_assert(bytes <= 2 * frame + commits * 2 * 16 * 4);
+			test_assert(counters.bytes <= 2 * frame + counters.commits * 2 * 16 * 4);
 		}
+		test_assert(copy_time_plausible(&counters, proc_now_ms() - start));
 		relay_stop(relay);
 	}
 	weston_stop(weston);
@@ -281,17 +295,18 @@ TEST_OPTS(large_copies_evict_by_where_the_client_runs, .timeout_s = 180) {
 			// once it has started.
 			pin(0, cpus[0]);
 			check_pattern_pinned(weston, relay, &allowed);
-			uint64_t commits, bytes, evicted;
-			copy_counters(relay, &commits, &bytes, &evicted);
+			struct copy_counters counters = copy_counters(relay);
 			test_log("%s, %s: %llu commits, %llu bytes copied, %llu evicted",
 				policies[p], apart ? "two CPUs" : "one CPU",
-				(unsigned long long)commits, (unsigned long long)bytes,
-				(unsigned long long)evicted);
-			test_assert(commits == 100 && bytes == commits * frame);
+				(unsigned long long)counters.commits,
+				(unsigned long long)counters.bytes,
+				(unsigned long long)counters.evicted);
+			test_assert(counters.commits == 100 &&
+				counters.bytes == counters.commits * frame);
 			bool evicts = apart && WCP_COPY_EVICTS &&
 				(p == WCP_COPY_EVICT_OTHER_CPU ||
 					(p == WCP_COPY_EVICT_AUTO && !shared));
-			test_assert(evicted == (evicts ? bytes : 0));
+			test_assert(counters.evicted == (evicts ? counters.bytes : 0));
 			relay_stop(relay);
 		}
 	}
