@@ -35,6 +35,7 @@ struct wcp_sample {
 	double relay_cpu_s, emu_cpu_s, weston_cpu_s, client_cpu_s; // in the window
 	uint64_t damage_bytes; // per frame, as the client accounts it
 	uint64_t copy_bytes; // per commit, as the proxy over cross-domain counts it; 0 elsewhere
+	double copy_ms; // the time the proxy spent copying them, per commit; NAN elsewhere
 	bool has_memory;
 	struct wcp_memory proxy_memory; // the proxy's, at the end of the window
 };

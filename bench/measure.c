@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <math.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -136,7 +137,7 @@ static void read_cpu(const struct wcp_path *path, const struct wcp_weston *westo
 
 /** The proxy's copy counters, from the "stats:" lines it logs on SIGUSR1. */
 struct copy_stats {
-	double commits, copied;
+	double commits, copied, ns;
 };
 
 /** The number of "stats:" lines in the log; the last one's counters into *last. */
@@ -150,7 +151,8 @@ static int read_stats(const char *log, struct copy_stats *last) {
 	while (fgets(line, sizeof(line), f) != NULL) {
 		if (strstr(line, " stats: ") != NULL &&
 			field(line, "shm_commits", &last->commits) &&
-			field(line, "shm_copied_bytes", &last->copied)) {
+			field(line, "shm_copied_bytes", &last->copied) &&
+			field(line, "shm_copy_ns", &last->ns)) {
 			count++;
 		}
 	}
@@ -221,7 +223,7 @@ static bool proxy_copy_stats(const struct wcp_path *path, struct copy_stats *out
 
 bool measure_run(struct wcp_path *path, struct wcp_weston *weston, const char *const argv[],
 	uint32_t timeout_ms, struct wcp_sample *out) {
-	*out = (struct wcp_sample){0};
+	*out = (struct wcp_sample){.copy_ms = NAN};
 	struct client_run run;
 	if (!client_start(&run, path, weston, argv)) {
 		return false;
@@ -258,6 +260,7 @@ bool measure_run(struct wcp_path *path, struct wcp_weston *weston, const char *c
 		out->copy_bytes = commits > 0
 			? (uint64_t)((copy_end.copied - copy_start.copied) / commits)
 			: 0;
+		out->copy_ms = commits > 0 ? (copy_end.ns - copy_start.ns) / commits / 1e6 : NAN;
 		out->relay_cpu_s = end.relay - start.relay;
 		out->emu_cpu_s = end.emu - start.emu;
 		out->weston_cpu_s = end.weston - start.weston;

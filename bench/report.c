@@ -15,6 +15,7 @@ struct summary {
 	double median, min, max; // frames/s or round trips/s
 	double relay_ms, emu_ms, weston_ms, client_ms; // CPU per frame, medians
 	uint64_t damage_bytes, copy_bytes;
+	double copy_ms; // the proxy's time copying, per commit, median; NAN where not counted
 };
 
 struct wcp_sample *results_sample(
@@ -35,7 +36,9 @@ static struct summary summarize(const struct wcp_results *results, size_t s, enu
 	uint32_t reps = results->settings.reps;
 	double rates[WCP_BENCH_MAX_REPS], relay[WCP_BENCH_MAX_REPS], emu[WCP_BENCH_MAX_REPS],
 		weston[WCP_BENCH_MAX_REPS], client[WCP_BENCH_MAX_REPS];
-	struct summary sum = {.median = NAN, .min = NAN, .max = NAN};
+	double copy[WCP_BENCH_MAX_REPS];
+	uint32_t copies = 0;
+	struct summary sum = {.median = NAN, .min = NAN, .max = NAN, .copy_ms = NAN};
 	if (!has_path(results, p)) {
 		sum.relay_ms = sum.emu_ms = sum.weston_ms = sum.client_ms = NAN;
 		return sum;
@@ -55,6 +58,9 @@ static struct summary summarize(const struct wcp_results *results, size_t s, enu
 		sum.max = sum.ok == 0 || sample->rate > sum.max ? sample->rate : sum.max;
 		sum.damage_bytes = sample->damage_bytes;
 		sum.copy_bytes = sample->copy_bytes;
+		if (!isnan(sample->copy_ms)) {
+			copy[copies++] = sample->copy_ms;
+		}
 		sum.ok++;
 	}
 	sum.median = sample_median(rates, sum.ok);
@@ -62,6 +68,7 @@ static struct summary summarize(const struct wcp_results *results, size_t s, enu
 	sum.emu_ms = sample_median(emu, sum.ok);
 	sum.weston_ms = sample_median(weston, sum.ok);
 	sum.client_ms = sample_median(client, sum.ok);
+	sum.copy_ms = copies > 0 ? sample_median(copy, copies) : NAN;
 	return sum;
 }
 
@@ -125,8 +132,8 @@ static void describe(const struct wcp_results *results, size_t s, FILE *out) {
 	if (emu.ok > 0 && emu.copy_bytes > 0) {
 		fprintf(out,
 			" The proxy over cross-domain copied %.3f MiB per commit into host memory"
-			" (the damage since the host buffer it chose was last written).",
-			(double)emu.copy_bytes / MIB);
+			" (the damage since the host buffer it chose was last written), in %.3f ms.",
+			(double)emu.copy_bytes / MIB, emu.copy_ms);
 	}
 	fputs("\n\n", out);
 }
@@ -484,6 +491,68 @@ static void bounds(const struct wcp_results *results, FILE *out, FILE *raw) {
 	}
 }
 
+/*
+ * Where a sync-paced frame's time goes over the emulated path, from figures
+ * measured in the path itself: the round trip's added time, the proxy's own
+ * copy time (from its counters) and what the client's drawing costs more
+ * than direct (its CPU per frame); what these leave is the rest.
+ */
+static void frame_time(const struct wcp_results *results, FILE *out, FILE *raw) {
+	size_t rt = find_scenario(results, "roundtrip");
+	if (rt == results->scenario_count) {
+		return;
+	}
+	double added_ms = 1000.0 / summarize(results, rt, WCP_PATH_EMU).median -
+		1000.0 / summarize(results, rt, WCP_PATH_DIRECT).median;
+	if (raw == NULL) {
+		fputs("### Where a frame's time goes over the emulator\n\n"
+		      "Each sync-paced frame over the proxy and emulator, against direct, taken"
+		      " apart with figures measured in the path: the round trip's added time"
+		      " (the roundtrip scenario), the time the proxy spent in its copy (its own"
+		      " counters, per commit), and how much more CPU the client spent per frame"
+		      " than direct (drawing into lines the proxy has read). The copy is also"
+		      " set against a bare memcpy of the same bytes from a frame another process"
+		      " has just written.\n\n"
+		      "| scenario | direct ms/frame | over the emulator | round trip adds |"
+		      " proxy's copy | copy vs bare memcpy | client's extra CPU | rest |\n"
+		      "| --- | --: | --: | --: | --: | --: | --: | --: |\n",
+			out);
+	}
+	for (size_t s = 0; s < results->scenario_count; s++) {
+		if (!one_client_sync(results->scenarios[s])) {
+			continue;
+		}
+		struct summary emu = summarize(results, s, WCP_PATH_EMU);
+		struct summary direct = summarize(results, s, WCP_PATH_DIRECT);
+		double direct_ms = 1000.0 / direct.median;
+		double emu_ms = 1000.0 / emu.median;
+		double memcpy_ms = (double)emu.copy_bytes / results->fresh_bandwidth[s] * 1000.0;
+		double client_ms = emu.client_ms - direct.client_ms;
+		double rest_ms = emu_ms - direct_ms - added_ms - emu.copy_ms - client_ms;
+		const char *name = results->scenarios[s]->name;
+		if (raw != NULL) {
+			fprintf(raw,
+				"frame_time scenario=%s direct_ms=%.6g emu_ms=%.6g added_ms=%.6g "
+				"copy_ms=%.6g memcpy_ms=%.6g client_extra_ms=%.6g rest_ms=%.6g\n",
+				name, direct_ms, emu_ms, added_ms, emu.copy_ms, memcpy_ms,
+				client_ms, rest_ms);
+			continue;
+		}
+		fprintf(out, "| %s", name);
+		cell(out, 3, direct_ms, "");
+		cell(out, 3, emu_ms, "");
+		cell(out, 3, added_ms, "");
+		cell(out, 3, emu.copy_ms, "");
+		cell(out, 2, ratio(emu.copy_ms, memcpy_ms), "×");
+		cell(out, 3, client_ms, "");
+		cell(out, 3, rest_ms, "");
+		fputs(" |\n", out);
+	}
+	if (raw == NULL) {
+		fputs("\n", out);
+	}
+}
+
 void report_markdown(const struct wcp_results *results, FILE *out) {
 	const struct wcp_machine *m = &results->machine;
 	const struct wcp_settings *st = &results->settings;
@@ -507,6 +576,7 @@ void report_markdown(const struct wcp_results *results, FILE *out) {
 	memory_table(results, out);
 	targets(results, out, NULL);
 	bounds(results, out, NULL);
+	frame_time(results, out, NULL);
 	handoff_table(results, out);
 }
 
@@ -531,12 +601,13 @@ void report_raw(const struct wcp_results *results, FILE *out) {
 					" ok=%d frames=%" PRIu64
 					" elapsed_s=%.6f rate=%.3f relay_cpu_s=%.3f emu_cpu_s=%.3f"
 					" weston_cpu_s=%.3f client_cpu_s=%.3f damage_bytes=%" PRIu64
-					" copy_bytes=%" PRIu64 " proxy_hwm_kib=%" PRIu64
+					" copy_bytes=%" PRIu64
+					" copy_ms=%.6g proxy_hwm_kib=%" PRIu64
 					" proxy_shmem_kib=%" PRIu64 "\n",
 					name, path_name(p), r + 1, x->ok ? 1 : 0, x->frames,
 					x->elapsed_s, x->rate, x->relay_cpu_s, x->emu_cpu_s,
 					x->weston_cpu_s, x->client_cpu_s, x->damage_bytes,
-					x->copy_bytes, x->proxy_memory.vm_hwm,
+					x->copy_bytes, x->copy_ms, x->proxy_memory.vm_hwm,
 					x->proxy_memory.rss_shmem);
 			}
 			struct summary sum = summarize(results, s, p);
@@ -545,10 +616,11 @@ void report_raw(const struct wcp_results *results, FILE *out) {
 			fprintf(out,
 				"summary scenario=%s path=%s ok=%" PRIu32 " median=%.3f min=%.3f"
 				" max=%.3f vs_direct=%.4f vs_waypipe=%.4f relay_cpu_ms=%.4f"
-				" emu_cpu_ms=%.4f weston_cpu_ms=%.4f client_cpu_ms=%.4f\n",
+				" emu_cpu_ms=%.4f weston_cpu_ms=%.4f client_cpu_ms=%.4f copy_ms=%.6g\n",
 				name, path_name(p), sum.ok, sum.median, sum.min, sum.max,
 				ratio(sum.median, direct.median), ratio(sum.median, waypipe.median),
-				sum.relay_ms, sum.emu_ms, sum.weston_ms, sum.client_ms);
+				sum.relay_ms, sum.emu_ms, sum.weston_ms, sum.client_ms,
+				sum.copy_ms);
 		}
 	}
 	for (size_t i = 0; i < results->path_count; i++) {
@@ -566,4 +638,5 @@ void report_raw(const struct wcp_results *results, FILE *out) {
 	}
 	targets(results, NULL, out);
 	bounds(results, NULL, out);
+	frame_time(results, NULL, out);
 }

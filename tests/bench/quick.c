@@ -5,6 +5,7 @@
  */
 #include <inttypes.h>
 #include <limits.h>
+#include <math.h>
 #include <sched.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -62,6 +63,8 @@ static int check_sample(const char *line) {
 	// Over cross-domain the proxy copies at least the damage (more while a host
 	// buffer catches up); elsewhere nothing is counted.
 	test_assert(emu ? number(line, "copy_bytes") >= damage : number(line, "copy_bytes") == 0);
+	// The time it spent copying is counted there too.
+	test_assert(emu ? number(line, "copy_ms") > 0 : isnan(number(line, "copy_ms")));
 	test_assert(number(line, "relay_cpu_s") >= 0 && number(line, "emu_cpu_s") >= 0);
 	test_assert(!emu || number(line, "proxy_hwm_kib") > 0);
 	test_assert(emu || number(line, "relay_cpu_s") == 0);
