@@ -406,6 +406,21 @@ static void handoff_table(const struct wcp_results *results, FILE *out) {
 }
 
 /*
+ * The roundtrip scenario over the emulator (*emu) and the time it adds to
+ * direct's round trip (*added_ms); false when the run did not include it.
+ */
+static bool roundtrip_added(
+	const struct wcp_results *results, struct summary *emu, double *added_ms) {
+	size_t rt = find_scenario(results, "roundtrip");
+	if (rt == results->scenario_count) {
+		return false;
+	}
+	*emu = summarize(results, rt, WCP_PATH_EMU);
+	*added_ms = 1000.0 / emu->median - 1000.0 / summarize(results, rt, WCP_PATH_DIRECT).median;
+	return true;
+}
+
+/*
  * What the device path leaves: a sync-paced frame is one guest round trip
  * plus its copy, so the round trip's added time (from the roundtrip
  * scenario of the same run) and the copy at its memcpy floor bound the
@@ -413,13 +428,11 @@ static void handoff_table(const struct wcp_results *results, FILE *out) {
  * CPU for a round trip that copies nothing is paid by every frame too.
  */
 static void bounds(const struct wcp_results *results, FILE *out, FILE *raw) {
-	size_t rt = find_scenario(results, "roundtrip");
-	if (rt == results->scenario_count) {
+	struct summary rt_emu;
+	double added_ms;
+	if (!roundtrip_added(results, &rt_emu, &added_ms)) {
 		return;
 	}
-	struct summary rt_emu = summarize(results, rt, WCP_PATH_EMU);
-	struct summary rt_direct = summarize(results, rt, WCP_PATH_DIRECT);
-	double added_ms = 1000.0 / rt_emu.median - 1000.0 / rt_direct.median;
 	if (raw == NULL) {
 		fputs("### What the emulated path leaves\n\n"
 		      "A sync-paced frame is one round trip plus its copy. The round trip's added"
@@ -498,12 +511,11 @@ static void bounds(const struct wcp_results *results, FILE *out, FILE *raw) {
  * than direct (its CPU per frame); what these leave is the rest.
  */
 static void frame_time(const struct wcp_results *results, FILE *out, FILE *raw) {
-	size_t rt = find_scenario(results, "roundtrip");
-	if (rt == results->scenario_count) {
+	struct summary rt_emu;
+	double added_ms;
+	if (!roundtrip_added(results, &rt_emu, &added_ms)) {
 		return;
 	}
-	double added_ms = 1000.0 / summarize(results, rt, WCP_PATH_EMU).median -
-		1000.0 / summarize(results, rt, WCP_PATH_DIRECT).median;
 	if (raw == NULL) {
 		fputs("### Where a frame's time goes over the emulator\n\n"
 		      "Each sync-paced frame over the proxy and emulator, against direct, taken"
