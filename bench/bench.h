@@ -33,6 +33,8 @@ struct wcp_sample {
 	uint64_t frames; // acknowledged in the measured window, all clients together
 	double elapsed_s, rate;
 	double relay_cpu_s, emu_cpu_s, weston_cpu_s, client_cpu_s; // in the window
+	// Time each spent waiting for a CPU in the window; NAN without schedstat.
+	double relay_wait_s, emu_wait_s, weston_wait_s, client_wait_s;
 	uint64_t damage_bytes; // per frame, as the client accounts it
 	uint64_t copy_bytes; // per commit, as the proxy over cross-domain counts it; 0 elsewhere
 	double copy_ms; // the time the proxy spent copying them, per commit; NAN elsewhere

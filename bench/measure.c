@@ -124,15 +124,15 @@ static void client_stop(struct client_run *run) {
 	close(run->reader.fd);
 }
 
-struct cpu_times {
-	double relay, emu, weston, client;
+struct path_times {
+	struct wcp_times relay, emu, weston, client;
 };
 
-static void read_cpu(const struct wcp_path *path, const struct wcp_weston *weston, pid_t client,
-	struct cpu_times *out) {
-	path_cpu(path, client, &out->relay, &out->emu);
-	out->weston = sample_process_cpu(weston->proc->pid);
-	out->client = sample_process_cpu(client);
+static void read_times(const struct wcp_path *path, const struct wcp_weston *weston, pid_t client,
+	struct path_times *out) {
+	path_times(path, client, &out->relay, &out->emu);
+	out->weston = sample_process_times(weston->proc->pid);
+	out->client = sample_process_times(client);
 }
 
 /** The proxy's copy counters, from the "stats:" lines it logs on SIGUSR1. */
@@ -231,18 +231,18 @@ bool measure_run(struct wcp_path *path, struct wcp_weston *weston, const char *c
 	long long deadline = proc_now_ms() + timeout_ms;
 	char line[512];
 	double pid;
-	struct cpu_times start, end;
+	struct path_times start, end;
 	struct copy_stats copy_start, copy_end;
 	bool has_copy = false;
 	bool ok = client_expect(&run, "measure", line, sizeof(line), deadline) &&
 		field(line, "pid", &pid);
 	if (ok) {
-		read_cpu(path, weston, (pid_t)pid, &start);
+		read_times(path, weston, (pid_t)pid, &start);
 		has_copy = proxy_copy_stats(path, &copy_start);
 		ok = client_expect(&run, "result", line, sizeof(line), deadline);
 	}
 	if (ok) {
-		read_cpu(path, weston, (pid_t)pid, &end);
+		read_times(path, weston, (pid_t)pid, &end);
 		has_copy = has_copy && proxy_copy_stats(path, &copy_end);
 		pid_t proxy = path_proxy_pid(path);
 		out->has_memory = proxy > 0 && sample_memory(proxy, &out->proxy_memory);
@@ -261,10 +261,18 @@ bool measure_run(struct wcp_path *path, struct wcp_weston *weston, const char *c
 			? (uint64_t)((copy_end.copied - copy_start.copied) / commits)
 			: 0;
 		out->copy_ms = commits > 0 ? (copy_end.ns - copy_start.ns) / commits / 1e6 : NAN;
-		out->relay_cpu_s = end.relay - start.relay;
-		out->emu_cpu_s = end.emu - start.emu;
-		out->weston_cpu_s = end.weston - start.weston;
-		out->client_cpu_s = end.client - start.client;
+		struct wcp_times relay = sample_times_sub(end.relay, start.relay);
+		struct wcp_times emu = sample_times_sub(end.emu, start.emu);
+		struct wcp_times weston_times = sample_times_sub(end.weston, start.weston);
+		struct wcp_times client = sample_times_sub(end.client, start.client);
+		out->relay_cpu_s = relay.cpu;
+		out->emu_cpu_s = emu.cpu;
+		out->weston_cpu_s = weston_times.cpu;
+		out->client_cpu_s = client.cpu;
+		out->relay_wait_s = relay.wait;
+		out->emu_wait_s = emu.wait;
+		out->weston_wait_s = weston_times.wait;
+		out->client_wait_s = client.wait;
 	}
 	client_stop(&run);
 	out->ok = ok && out->frames > 0;

@@ -139,17 +139,21 @@ struct wcp_proc *path_spawn_client(
 	return server;
 }
 
-void path_cpu(const struct wcp_path *path, pid_t client, double *relay, double *emu) {
-	*relay = *emu = 0.0;
+void path_times(
+	const struct wcp_path *path, pid_t client, struct wcp_times *relay, struct wcp_times *emu) {
+	*relay = *emu = (struct wcp_times){0};
 	if (path->relay != NULL) {
-		*relay = sample_process_cpu(path->relay->proxy->pid);
+		*relay = sample_process_times(path->relay->proxy->pid);
 		if (path->relay->emu != NULL) {
-			*emu = sample_process_cpu(path->relay->emu->pid);
+			*emu = sample_process_times(path->relay->emu->pid);
 		}
 	} else if (path->waypipe != NULL) {
-		*relay = sample_group_cpu(path->waypipe->pid, 0);
+		*relay = sample_group_times(path->waypipe->pid, 0);
 		if (path->relay_group > 0) {
-			*relay += sample_group_cpu(path->relay_group, client);
+			struct wcp_times client_side =
+				sample_group_times(path->relay_group, client);
+			relay->cpu += client_side.cpu;
+			relay->wait += client_side.wait;
 		}
 	}
 }

@@ -6,6 +6,7 @@
 
 #include "proc.h"
 #include "relay.h"
+#include "sample.h"
 #include "weston.h"
 
 /**
@@ -62,11 +63,12 @@ struct wcp_proc *path_spawn_client(
 	struct wcp_path *path, const char *const argv[], int stdout_fd, const char *log);
 
 /**
- * CPU seconds used so far by the relay (the proxy, or both waypipe
- * processes) and by the emulator (0 unless the path has one). `client` is
- * left out of the count.
+ * The times so far (sample.h) of the relay (the proxy, or both waypipe
+ * processes together) and of the emulator (zeroes unless the path has
+ * one). `client` is left out of the count.
  */
-void path_cpu(const struct wcp_path *path, pid_t client, double *relay, double *emu);
+void path_times(
+	const struct wcp_path *path, pid_t client, struct wcp_times *relay, struct wcp_times *emu);
 
 /** The proxy's pid, 0 on a path without one. */
 pid_t path_proxy_pid(const struct wcp_path *path);

@@ -14,6 +14,8 @@ struct summary {
 	uint32_t ok; // repetitions that delivered frames
 	double median, min, max; // frames/s or round trips/s
 	double relay_ms, emu_ms, weston_ms, client_ms; // CPU per frame, medians
+	// Waiting for a CPU per frame, medians; NAN without schedstat.
+	double relay_wait_ms, emu_wait_ms, weston_wait_ms, client_wait_ms;
 	uint64_t damage_bytes, copy_bytes;
 	double copy_ms; // the proxy's time copying, per commit, median; NAN where not counted
 };
@@ -37,10 +39,12 @@ static struct summary summarize(const struct wcp_results *results, size_t s, enu
 	double rates[WCP_BENCH_MAX_REPS], relay[WCP_BENCH_MAX_REPS], emu[WCP_BENCH_MAX_REPS],
 		weston[WCP_BENCH_MAX_REPS], client[WCP_BENCH_MAX_REPS];
 	double copy[WCP_BENCH_MAX_REPS];
+	double waits[4][WCP_BENCH_MAX_REPS];
 	uint32_t copies = 0;
 	struct summary sum = {.median = NAN, .min = NAN, .max = NAN, .copy_ms = NAN};
 	if (!has_path(results, p)) {
 		sum.relay_ms = sum.emu_ms = sum.weston_ms = sum.client_ms = NAN;
+		sum.relay_wait_ms = sum.emu_wait_ms = sum.weston_wait_ms = sum.client_wait_ms = NAN;
 		return sum;
 	}
 	for (uint32_t r = 0; r < reps; r++) {
@@ -54,6 +58,10 @@ static struct summary summarize(const struct wcp_results *results, size_t s, enu
 		emu[sum.ok] = sample->emu_cpu_s * 1000.0 / frames;
 		weston[sum.ok] = sample->weston_cpu_s * 1000.0 / frames;
 		client[sum.ok] = sample->client_cpu_s * 1000.0 / frames;
+		waits[0][sum.ok] = sample->relay_wait_s * 1000.0 / frames;
+		waits[1][sum.ok] = sample->emu_wait_s * 1000.0 / frames;
+		waits[2][sum.ok] = sample->weston_wait_s * 1000.0 / frames;
+		waits[3][sum.ok] = sample->client_wait_s * 1000.0 / frames;
 		sum.min = sum.ok == 0 || sample->rate < sum.min ? sample->rate : sum.min;
 		sum.max = sum.ok == 0 || sample->rate > sum.max ? sample->rate : sum.max;
 		sum.damage_bytes = sample->damage_bytes;
@@ -69,6 +77,10 @@ static struct summary summarize(const struct wcp_results *results, size_t s, enu
 	sum.weston_ms = sample_median(weston, sum.ok);
 	sum.client_ms = sample_median(client, sum.ok);
 	sum.copy_ms = copies > 0 ? sample_median(copy, copies) : NAN;
+	sum.relay_wait_ms = sample_median(waits[0], sum.ok);
+	sum.emu_wait_ms = sample_median(waits[1], sum.ok);
+	sum.weston_wait_ms = sample_median(waits[2], sum.ok);
+	sum.client_wait_ms = sample_median(waits[3], sum.ok);
 	return sum;
 }
 
@@ -405,18 +417,27 @@ static void handoff_table(const struct wcp_results *results, FILE *out) {
 	}
 }
 
+/** The client's and weston's waits for a CPU per frame together. */
+static double client_weston_wait(const struct summary *sum) {
+	return sum->client_wait_ms + sum->weston_wait_ms;
+}
+
 /*
- * The roundtrip scenario over the emulator (*emu) and the time it adds to
- * direct's round trip (*added_ms); false when the run did not include it.
+ * The roundtrip scenario over the emulator (*emu), the time it adds to
+ * direct's round trip (*added_ms) and how much of that is the client and
+ * weston waiting longer for a CPU (*wait_ms); false when the run did not
+ * include it.
  */
 static bool roundtrip_added(
-	const struct wcp_results *results, struct summary *emu, double *added_ms) {
+	const struct wcp_results *results, struct summary *emu, double *added_ms, double *wait_ms) {
 	size_t rt = find_scenario(results, "roundtrip");
 	if (rt == results->scenario_count) {
 		return false;
 	}
 	*emu = summarize(results, rt, WCP_PATH_EMU);
-	*added_ms = 1000.0 / emu->median - 1000.0 / summarize(results, rt, WCP_PATH_DIRECT).median;
+	struct summary direct = summarize(results, rt, WCP_PATH_DIRECT);
+	*added_ms = 1000.0 / emu->median - 1000.0 / direct.median;
+	*wait_ms = client_weston_wait(emu) - client_weston_wait(&direct);
 	return true;
 }
 
@@ -429,8 +450,8 @@ static bool roundtrip_added(
  */
 static void bounds(const struct wcp_results *results, FILE *out, FILE *raw) {
 	struct summary rt_emu;
-	double added_ms;
-	if (!roundtrip_added(results, &rt_emu, &added_ms)) {
+	double added_ms, rt_wait_ms;
+	if (!roundtrip_added(results, &rt_emu, &added_ms, &rt_wait_ms)) {
 		return;
 	}
 	if (raw == NULL) {
@@ -507,13 +528,15 @@ static void bounds(const struct wcp_results *results, FILE *out, FILE *raw) {
 /*
  * Where a sync-paced frame's time goes over the emulated path, from figures
  * measured in the path itself: the round trip's added time, the proxy's own
- * copy time (from its counters) and what the client's drawing costs more
- * than direct (its CPU per frame); what these leave is the rest.
+ * copy time (from its counters), what the client's drawing costs more than
+ * direct (its CPU per frame) and how much longer the client and weston,
+ * each woken once a frame, waited for a CPU than direct, beyond the round
+ * trip's own waits; what these leave is the rest.
  */
 static void frame_time(const struct wcp_results *results, FILE *out, FILE *raw) {
 	struct summary rt_emu;
-	double added_ms;
-	if (!roundtrip_added(results, &rt_emu, &added_ms)) {
+	double added_ms, rt_wait_ms;
+	if (!roundtrip_added(results, &rt_emu, &added_ms, &rt_wait_ms)) {
 		return;
 	}
 	if (raw == NULL) {
@@ -521,13 +544,15 @@ static void frame_time(const struct wcp_results *results, FILE *out, FILE *raw) 
 		      "Each sync-paced frame over the proxy and emulator, against direct, taken"
 		      " apart with figures measured in the path: the round trip's added time"
 		      " (the roundtrip scenario), the time the proxy spent in its copy (its own"
-		      " counters, per commit), and how much more CPU the client spent per frame"
-		      " than direct (drawing into lines the proxy has read). The copy is also"
-		      " set against a bare memcpy of the same bytes from a frame another process"
-		      " has just written.\n\n"
+		      " counters, per commit), how much more CPU the client spent per frame than"
+		      " direct (drawing into lines the proxy has read), and how much longer than"
+		      " direct the client and weston waited for a CPU once woken, beyond what"
+		      " they wait in a round trip (the table below). The copy is also set against a bare memcpy of the same bytes from"
+		      " a frame another process has just written.\n\n"
 		      "| scenario | direct ms/frame | over the emulator | round trip adds |"
-		      " proxy's copy | copy vs bare memcpy | client's extra CPU | rest |\n"
-		      "| --- | --: | --: | --: | --: | --: | --: | --: |\n",
+		      " proxy's copy | copy vs bare memcpy | client's extra CPU |"
+		      " client and weston wait more | rest |\n"
+		      "| --- | --: | --: | --: | --: | --: | --: | --: | --: |\n",
 			out);
 	}
 	for (size_t s = 0; s < results->scenario_count; s++) {
@@ -540,14 +565,19 @@ static void frame_time(const struct wcp_results *results, FILE *out, FILE *raw) 
 		double emu_ms = 1000.0 / emu.median;
 		double memcpy_ms = (double)emu.copy_bytes / results->fresh_bandwidth[s] * 1000.0;
 		double client_ms = emu.client_ms - direct.client_ms;
-		double rest_ms = emu_ms - direct_ms - added_ms - emu.copy_ms - client_ms;
+		// Beyond what they wait in a round trip, which its added time holds.
+		double wait_ms =
+			client_weston_wait(&emu) - client_weston_wait(&direct) - rt_wait_ms;
+		double rest_ms = emu_ms - direct_ms - added_ms - emu.copy_ms - client_ms -
+			(isnan(wait_ms) ? 0.0 : wait_ms);
 		const char *name = results->scenarios[s]->name;
 		if (raw != NULL) {
 			fprintf(raw,
 				"frame_time scenario=%s direct_ms=%.6g emu_ms=%.6g added_ms=%.6g "
-				"copy_ms=%.6g memcpy_ms=%.6g client_extra_ms=%.6g rest_ms=%.6g\n",
+				"copy_ms=%.6g memcpy_ms=%.6g client_extra_ms=%.6g wait_extra_ms=%.6g "
+				"rest_ms=%.6g\n",
 				name, direct_ms, emu_ms, added_ms, emu.copy_ms, memcpy_ms,
-				client_ms, rest_ms);
+				client_ms, wait_ms, rest_ms);
 			continue;
 		}
 		fprintf(out, "| %s", name);
@@ -557,12 +587,53 @@ static void frame_time(const struct wcp_results *results, FILE *out, FILE *raw) 
 		cell(out, 3, emu.copy_ms, "");
 		cell(out, 2, ratio(emu.copy_ms, memcpy_ms), "×");
 		cell(out, 3, client_ms, "");
+		cell(out, 3, wait_ms, "");
 		cell(out, 3, rest_ms, "");
 		fputs(" |\n", out);
 	}
 	if (raw == NULL) {
 		fputs("\n", out);
 	}
+}
+
+/*
+ * Time spent woken but waiting for a CPU, per frame (or round trip), for
+ * the one-client sync-paced scenarios and the round trip, direct and over
+ * the emulator: on such a path the processes run one after another, so a
+ * wait is on the frame's path unless it overlaps another process's work.
+ */
+static void waits_table(const struct wcp_results *results, FILE *out) {
+	if (!has_path(results, WCP_PATH_DIRECT) || !has_path(results, WCP_PATH_EMU)) {
+		return;
+	}
+	fputs("### Waiting for a CPU\n\n"
+	      "The time each process spent woken (or preempted) but waiting for a CPU, in ms"
+	      " per frame or round trip: the run-queue delay of /proc/PID/schedstat over the"
+	      " measured window. The processes of a sync-paced path run one after another:"
+	      " the client and weston are each woken once a frame, and their waits are on"
+	      " the frame's path; the proxy's and the emulator's can overlap the client's"
+	      " drawing (the next POLL, a preemption after the reply).\n\n"
+	      "| scenario | direct: client | weston | over the emulator: client | weston |"
+	      " proxy | emulator |\n"
+	      "| --- | --: | --: | --: | --: | --: | --: |\n",
+		out);
+	for (size_t s = 0; s < results->scenario_count; s++) {
+		const struct wcp_scenario *sc = results->scenarios[s];
+		if (sc->kind != WCP_SCENARIO_ROUNDTRIP && !one_client_sync(sc)) {
+			continue;
+		}
+		struct summary direct = summarize(results, s, WCP_PATH_DIRECT);
+		struct summary emu = summarize(results, s, WCP_PATH_EMU);
+		fprintf(out, "| %s", sc->name);
+		cell(out, 3, direct.client_wait_ms, "");
+		cell(out, 3, direct.weston_wait_ms, "");
+		cell(out, 3, emu.client_wait_ms, "");
+		cell(out, 3, emu.weston_wait_ms, "");
+		cell(out, 3, emu.relay_wait_ms, "");
+		cell(out, 3, emu.emu_wait_ms, "");
+		fputs(" |\n", out);
+	}
+	fputs("\n", out);
 }
 
 void report_markdown(const struct wcp_results *results, FILE *out) {
@@ -589,6 +660,7 @@ void report_markdown(const struct wcp_results *results, FILE *out) {
 	targets(results, out, NULL);
 	bounds(results, out, NULL);
 	frame_time(results, out, NULL);
+	waits_table(results, out);
 	handoff_table(results, out);
 }
 
@@ -614,12 +686,14 @@ void report_raw(const struct wcp_results *results, FILE *out) {
 					" elapsed_s=%.6f rate=%.3f relay_cpu_s=%.3f emu_cpu_s=%.3f"
 					" weston_cpu_s=%.3f client_cpu_s=%.3f damage_bytes=%" PRIu64
 					" copy_bytes=%" PRIu64
-					" copy_ms=%.6g proxy_hwm_kib=%" PRIu64
-					" proxy_shmem_kib=%" PRIu64 "\n",
+					" copy_ms=%.6g relay_wait_s=%.6g emu_wait_s=%.6g"
+					" weston_wait_s=%.6g client_wait_s=%.6g"
+					" proxy_hwm_kib=%" PRIu64 " proxy_shmem_kib=%" PRIu64 "\n",
 					name, path_name(p), r + 1, x->ok ? 1 : 0, x->frames,
 					x->elapsed_s, x->rate, x->relay_cpu_s, x->emu_cpu_s,
 					x->weston_cpu_s, x->client_cpu_s, x->damage_bytes,
-					x->copy_bytes, x->copy_ms, x->proxy_memory.vm_hwm,
+					x->copy_bytes, x->copy_ms, x->relay_wait_s, x->emu_wait_s,
+					x->weston_wait_s, x->client_wait_s, x->proxy_memory.vm_hwm,
 					x->proxy_memory.rss_shmem);
 			}
 			struct summary sum = summarize(results, s, p);
@@ -628,11 +702,14 @@ void report_raw(const struct wcp_results *results, FILE *out) {
 			fprintf(out,
 				"summary scenario=%s path=%s ok=%" PRIu32 " median=%.3f min=%.3f"
 				" max=%.3f vs_direct=%.4f vs_waypipe=%.4f relay_cpu_ms=%.4f"
-				" emu_cpu_ms=%.4f weston_cpu_ms=%.4f client_cpu_ms=%.4f copy_ms=%.6g\n",
+				" emu_cpu_ms=%.4f weston_cpu_ms=%.4f client_cpu_ms=%.4f copy_ms=%.6g"
+				" relay_wait_ms=%.6g emu_wait_ms=%.6g weston_wait_ms=%.6g"
+				" client_wait_ms=%.6g\n",
 				name, path_name(p), sum.ok, sum.median, sum.min, sum.max,
 				ratio(sum.median, direct.median), ratio(sum.median, waypipe.median),
-				sum.relay_ms, sum.emu_ms, sum.weston_ms, sum.client_ms,
-				sum.copy_ms);
+				sum.relay_ms, sum.emu_ms, sum.weston_ms, sum.client_ms, sum.copy_ms,
+				sum.relay_wait_ms, sum.emu_wait_ms, sum.weston_wait_ms,
+				sum.client_wait_ms);
 		}
 	}
 	for (size_t i = 0; i < results->path_count; i++) {

@@ -44,18 +44,50 @@ static double ticks_to_seconds(uint64_t ticks) {
 	return (double)ticks / (double)(hz > 0 ? hz : 100);
 }
 
-double sample_process_cpu(pid_t pid) {
-	pid_t pgrp;
-	uint64_t ticks;
-	return read_stat(pid, &pgrp, &ticks) ? ticks_to_seconds(ticks) : 0.0;
+/*
+ * The run-queue delay of `pid` in ns: the second field of
+ * /proc/PID/schedstat, which kernels without CONFIG_SCHED_INFO lack.
+ */
+static bool read_wait(pid_t pid, uint64_t *ns) {
+	char path[64];
+	snprintf(path, sizeof(path), "/proc/%d/schedstat", (int)pid);
+	FILE *f = fopen(path, "re");
+	if (f == NULL) {
+		return false;
+	}
+	unsigned long long run, wait;
+	bool ok = fscanf(f, "%llu %llu", &run, &wait) == 2;
+	fclose(f);
+	*ns = wait;
+	return ok;
 }
 
-double sample_group_cpu(pid_t pgid, pid_t exclude) {
+/** Adds the times of `pid` to *out; false if it is gone. */
+static bool add_times(pid_t pid, pid_t *pgrp, struct wcp_times *out) {
+	uint64_t ticks, ns;
+	if (!read_stat(pid, pgrp, &ticks)) {
+		return false;
+	}
+	out->cpu += ticks_to_seconds(ticks);
+	out->wait = read_wait(pid, &ns) ? out->wait + (double)ns / 1e9 : NAN;
+	return true;
+}
+
+struct wcp_times sample_process_times(pid_t pid) {
+	struct wcp_times times = {0};
+	pid_t pgrp;
+	if (!add_times(pid, &pgrp, &times)) {
+		return (struct wcp_times){0};
+	}
+	return times;
+}
+
+struct wcp_times sample_group_times(pid_t pgid, pid_t exclude) {
+	struct wcp_times total = {0};
 	DIR *dir = opendir("/proc");
 	if (dir == NULL) {
-		return 0.0;
+		return total;
 	}
-	uint64_t total = 0;
 	struct dirent *entry;
 	while ((entry = readdir(dir)) != NULL) {
 		char *end;
@@ -63,14 +95,19 @@ double sample_group_cpu(pid_t pgid, pid_t exclude) {
 		if (*end != '\0' || pid <= 0 || pid == exclude) {
 			continue;
 		}
+		struct wcp_times times = {0};
 		pid_t pgrp;
-		uint64_t ticks;
-		if (read_stat((pid_t)pid, &pgrp, &ticks) && pgrp == pgid) {
-			total += ticks;
+		if (add_times((pid_t)pid, &pgrp, &times) && pgrp == pgid) {
+			total.cpu += times.cpu;
+			total.wait += times.wait;
 		}
 	}
 	closedir(dir);
-	return ticks_to_seconds(total);
+	return total;
+}
+
+struct wcp_times sample_times_sub(struct wcp_times a, struct wcp_times b) {
+	return (struct wcp_times){.cpu = a.cpu - b.cpu, .wait = a.wait - b.wait};
 }
 
 bool sample_memory(pid_t pid, struct wcp_memory *out) {

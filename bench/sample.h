@@ -8,7 +8,9 @@
 
 /**
  * What the benchmark reads from /proc about the processes it measures: CPU
- * time (utime + stime of /proc/PID/stat) and memory (/proc/PID/status).
+ * time (utime + stime of /proc/PID/stat), time spent runnable but waiting
+ * for a CPU (the run-queue delay of /proc/PID/schedstat) and memory
+ * (/proc/PID/status).
  */
 
 /** Memory of one process, in KiB, as /proc/PID/status reports it. */
@@ -17,15 +19,26 @@ struct wcp_memory {
 	uint64_t rss_anon, rss_file, rss_shmem; // the parts of vm_rss
 };
 
-/**
- * CPU seconds (user + system) used so far by every live process of the
- * process group `pgid`, except `exclude` (0 for none). A process that has
- * exited no longer counts.
- */
-double sample_group_cpu(pid_t pgid, pid_t exclude);
+/** A process's times so far, in seconds. */
+struct wcp_times {
+	double cpu; // user + system
+	double wait; // woken, or preempted, and waiting for a CPU; NAN without schedstat
+};
 
-/** CPU seconds (user + system) used so far by one process; 0 if it is gone. */
-double sample_process_cpu(pid_t pid);
+/**
+ * The times of one process (its main thread's run-queue delay: the
+ * processes measured run one thread each); zeroes if it is gone.
+ */
+struct wcp_times sample_process_times(pid_t pid);
+
+/**
+ * The times of every live process of the process group `pgid` together,
+ * except `exclude` (0 for none). A process that has exited no longer counts.
+ */
+struct wcp_times sample_group_times(pid_t pgid, pid_t exclude);
+
+/** a - b, field by field. */
+struct wcp_times sample_times_sub(struct wcp_times a, struct wcp_times b);
 
 /** The median of `count` values, which it sorts; NaN when there are none. */
 double sample_median(double *values, size_t count);

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "proc.h"
 #include "test.h"
@@ -46,6 +47,27 @@ static double number(const char *line, const char *key) {
 	return value;
 }
 
+/**
+ * Checks the time a sample's processes waited for a CPU: counted where the
+ * kernel keeps scheduler statistics, NaN where it does not; the relay's and
+ * the emulator's only where the path has them.
+ */
+static void check_waits(const char *line, bool emu) {
+	static const char *const keys[] = {
+		"client_wait_s", "weston_wait_s", "relay_wait_s", "emu_wait_s"};
+	bool counted = access("/proc/self/schedstat", R_OK) == 0;
+	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
+		double wait = number(line, keys[i]);
+		if (i >= 2 && !emu) {
+			test_assert(wait == 0);
+		} else if (counted) {
+			test_assert(wait >= 0 && wait < number(line, "elapsed_s") * 2);
+		} else {
+			test_assert(isnan(wait));
+		}
+	}
+}
+
 /** Checks one "sample" line of the raw output; returns its path's index (0 direct, 1 emu). */
 static int check_sample(const char *line) {
 	char scenario[64], path[32];
@@ -68,6 +90,7 @@ static int check_sample(const char *line) {
 	test_assert(number(line, "relay_cpu_s") >= 0 && number(line, "emu_cpu_s") >= 0);
 	test_assert(!emu || number(line, "proxy_hwm_kib") > 0);
 	test_assert(emu || number(line, "relay_cpu_s") == 0);
+	check_waits(line, emu);
 	return emu ? 1 : 0;
 }
 
@@ -115,6 +138,8 @@ TEST_OPTS(quick_smallest_scenario, .timeout_s = 120) {
 	test_assert(strstr(markdown, "| 2/2 |") != NULL);
 	test_assert(strstr(markdown, "### Where the client and the proxy run\n") != NULL);
 	test_assert(strstr(markdown, "| 1920x1080 | ") != NULL);
+	test_assert(strstr(markdown, "### Waiting for a CPU\n") != NULL);
+	test_assert(strstr(markdown, "| " SCENARIO " | ") != NULL);
 	free(markdown);
 
 	FILE *f = fopen(raw + strlen("--raw="), "re");
