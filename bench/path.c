@@ -17,6 +17,7 @@ static const struct {
 	[WCP_PATH_DIRECT] = {"direct", "direct"},
 	[WCP_PATH_EMU] = {"emu", "proxy + emulator"},
 	[WCP_PATH_NONE] = {"none", "proxy --device=none"},
+	[WCP_PATH_FORWARD] = {"forward", "two bare forwarders"},
 	[WCP_PATH_WAYPIPE] = {"waypipe", "waypipe -c none"},
 	[WCP_PATH_WAYPIPE_LZ4] = {"waypipe-lz4", "waypipe -c lz4"},
 };
@@ -83,6 +84,41 @@ static void start_waypipe(struct wcp_path *path, struct wcp_weston *weston) {
 	}
 }
 
+/* Starts a forwarder from socket `from` to `to` (names in the runtime directory). */
+static struct wcp_proc *start_forwarder(
+	struct wcp_weston *weston, const char *from, const char *to) {
+	char socket[4096], log[4096];
+	test_format(socket, sizeof(socket), "%s/%s", weston->runtime_dir, from);
+	test_format(log, sizeof(log), "%s/forward.log", weston->runtime_dir);
+	unlink(socket);
+	const char *argv[] = {getenv("WCP_BENCH_FORWARD"), socket, to, NULL};
+	struct wcp_proc *proc = proc_spawn(argv, &(struct wcp_proc_opts){.output = log});
+	if (proc == NULL) {
+		test_error("cannot start %s", argv[0]);
+	}
+	long long deadline = proc_now_ms() + 10000;
+	struct stat st;
+	while (stat(socket, &st) != 0 || !S_ISSOCK(st.st_mode)) {
+		if (!proc_alive(proc) || proc_now_ms() > deadline) {
+			test_error("wcp-bench-forward did not create %s (see %s)", socket, log);
+		}
+		proc_sleep_ms(5);
+	}
+	return proc;
+}
+
+/* Two forwarders in a row in front of weston; the client connects to the first. */
+static void start_forward(struct wcp_path *path, struct wcp_weston *weston) {
+	static unsigned int serial;
+	char first[64], second[64];
+	test_format(first, sizeof(first), "forward-%u-guest", serial);
+	test_format(second, sizeof(second), "forward-%u-host", serial);
+	serial++;
+	path->forwarders[1] = start_forwarder(weston, second, weston->socket);
+	path->forwarders[0] = start_forwarder(weston, first, second);
+	test_format(path->env_display, sizeof(path->env_display), "WAYLAND_DISPLAY=%s", first);
+}
+
 struct wcp_path *path_start(
 	enum wcp_path_kind kind, struct wcp_weston *weston, const char *const *proxy_wrapper) {
 	struct wcp_path *path = calloc(1, sizeof(*path));
@@ -101,6 +137,9 @@ struct wcp_path *path_start(
 			kind == WCP_PATH_EMU ? WCP_RELAY_EMU : WCP_RELAY_DIRECT, proxy_wrapper);
 		test_format(path->env_display, sizeof(path->env_display), "%s",
 			path->relay->env_display);
+		break;
+	case WCP_PATH_FORWARD:
+		start_forward(path, weston);
 		break;
 	case WCP_PATH_WAYPIPE:
 	case WCP_PATH_WAYPIPE_LZ4:
@@ -147,6 +186,9 @@ void path_times(
 		if (path->relay->emu != NULL) {
 			*emu = sample_process_times(path->relay->emu->pid);
 		}
+	} else if (path->forwarders[0] != NULL) {
+		*relay = sample_process_times(path->forwarders[0]->pid);
+		*emu = sample_process_times(path->forwarders[1]->pid);
 	} else if (path->waypipe != NULL) {
 		*relay = sample_group_times(path->waypipe->pid, 0);
 		if (path->relay_group > 0) {
@@ -167,6 +209,8 @@ void path_stop(struct wcp_path *path) {
 		return;
 	}
 	relay_stop(path->relay);
+	proc_stop(path->forwarders[0], WCP_PROC_GRACE_MS);
+	proc_stop(path->forwarders[1], WCP_PROC_GRACE_MS);
 	proc_stop(path->waypipe, WCP_PROC_GRACE_MS);
 	if (path->waypipe_socket[0] != '\0') {
 		unlink(path->waypipe_socket);

@@ -11,14 +11,17 @@
 
 /**
  * The ways a benchmark client reaches the compositor: straight to it, through
- * wl-cross-proxy (over the emulated cross-domain device or --device=none), or
- * through waypipe's client and server over a local socket.
+ * wl-cross-proxy (over the emulated cross-domain device or --device=none),
+ * through two wcp-bench-forward processes in a row (where the proxy and the
+ * emulator stand, doing nothing but pass messages on), or through waypipe's
+ * client and server over a local socket.
  */
 
 enum wcp_path_kind {
 	WCP_PATH_DIRECT,
 	WCP_PATH_EMU,
 	WCP_PATH_NONE,
+	WCP_PATH_FORWARD,
 	WCP_PATH_WAYPIPE,
 	WCP_PATH_WAYPIPE_LZ4,
 	WCP_PATH_COUNT,
@@ -29,13 +32,14 @@ struct wcp_path {
 	enum wcp_path_kind kind;
 	struct wcp_relay *relay; // proxy paths, else NULL
 	struct wcp_proc *waypipe; // waypipe's compositor side, else NULL
+	struct wcp_proc *forwarders[2]; // the client's side first, else NULL
 	pid_t relay_group; // process group of waypipe's client side, 0 before it runs
 	char waypipe_socket[4096];
 	char waypipe_display[64];
 	char env_display[96]; // "WAYLAND_DISPLAY=..." for a client started directly
 };
 
-/** "direct", "emu", "none", "waypipe" or "waypipe-lz4". */
+/** "direct", "emu", "none", "forward", "waypipe" or "waypipe-lz4". */
 const char *path_name(enum wcp_path_kind kind);
 
 /** How the path reads in a report. */
@@ -63,9 +67,10 @@ struct wcp_proc *path_spawn_client(
 	struct wcp_path *path, const char *const argv[], int stdout_fd, const char *log);
 
 /**
- * The times so far (sample.h) of the relay (the proxy, or both waypipe
- * processes together) and of the emulator (zeroes unless the path has
- * one). `client` is left out of the count.
+ * The times so far (sample.h) of the relay (the proxy, the forwarder on the
+ * client's side, or both waypipe processes together) and of the emulator
+ * (or the forwarder in its place; zeroes unless the path has one). `client`
+ * is left out of the count.
  */
 void path_times(
 	const struct wcp_path *path, pid_t client, struct wcp_times *relay, struct wcp_times *emu);

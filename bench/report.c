@@ -173,7 +173,7 @@ static void scenario_table(const struct wcp_results *results, size_t s, FILE *ou
 		cell(out, 2, ratio(sum.median, direct.median), "×");
 		cell(out, 2, ratio(sum.median, waypipe.median), "×");
 		cell(out, 3, p == WCP_PATH_DIRECT ? NAN : sum.relay_ms, "");
-		cell(out, 3, p == WCP_PATH_EMU ? sum.emu_ms : NAN, "");
+		cell(out, 3, p == WCP_PATH_EMU || p == WCP_PATH_FORWARD ? sum.emu_ms : NAN, "");
 		cell(out, 3, sum.weston_ms, "");
 		fprintf(out, " | %" PRIu32 "/%" PRIu32 " |\n", sum.ok, results->settings.reps);
 	}
@@ -651,7 +651,8 @@ void report_markdown(const struct wcp_results *results, FILE *out) {
 		"Each path ran %" PRIu32 " times per scenario, interleaved (A B C D … A B C D …),"
 		" for %" PRIu32 " ms after a %" PRIu32 " ms warm-up; the whole run took %.0f s."
 		" CPU is utime + stime from /proc/PID/stat (10 ms ticks) over the measured"
-		" window; for waypipe, \"relay\" is both of its processes.\n\n",
+		" window; for waypipe, \"relay\" is both of its processes, and for the two"
+		" forwarders, \"relay\" is the client's and \"emulator\" weston's.\n\n",
 		st->reps, st->duration_ms, st->warmup_ms, results->wall_s);
 	for (size_t s = 0; s < results->scenario_count; s++) {
 		scenario_table(results, s, out);

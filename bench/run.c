@@ -58,7 +58,8 @@ static const char usage[] =
 	"  --warmup-ms N         unmeasured time before it (default 300)\n"
 	"  --scenario GLOB       only the scenarios matching (repeatable; 'memory' is the\n"
 	"                        proxy's memory with idle clients); --list shows them\n"
-	"  --path LIST           comma-separated: direct,emu,none,waypipe,waypipe-lz4 (all)\n"
+	"  --path LIST           comma-separated: direct,emu,none,forward,waypipe,waypipe-lz4\n"
+	"                        (all)\n"
 	"  --idle-clients N      extra idle clients for the memory figures (default 16)\n"
 	"  --proxy-wrapper CMD   run the proxy under CMD (words split at spaces), e.g.\n"
 	"                        'valgrind --tool=callgrind --callgrind-out-file=FILE'\n"
@@ -466,6 +467,7 @@ int main(int argc, char *argv[]) {
 	proc_find_built("WCP_PROXY", "proxy/wl-cross-proxy");
 	proc_find_built("WCP_EMU", "emu/wl-cross-emu");
 	proc_find_built("WCP_BENCH_CLIENT", "bench/wcp-bench-client");
+	proc_find_built("WCP_BENCH_FORWARD", "bench/wcp-bench-forward");
 
 	static struct wcp_results results;
 	results.settings = opts.settings;

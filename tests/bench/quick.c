@@ -1,7 +1,8 @@
 /*
- * The benchmark in its quick mode, on its smallest scenario, direct and through the proxy
- * and emulator: its output is well-formed and every measurement delivered frames. No timing
- * is checked: the machines that run the tests are shared.
+ * The benchmark in its quick mode, on its smallest scenario, direct, through the proxy and
+ * emulator, and through the two bare forwarders that stand in their place: its output is
+ * well-formed and every measurement delivered frames. No timing is checked: the machines
+ * that run the tests are shared.
  */
 #include <inttypes.h>
 #include <limits.h>
@@ -52,13 +53,13 @@ static double number(const char *line, const char *key) {
  * kernel keeps scheduler statistics, NaN where it does not; the relay's and
  * the emulator's only where the path has them.
  */
-static void check_waits(const char *line, bool emu) {
+static void check_waits(const char *line, bool relayed) {
 	static const char *const keys[] = {
 		"client_wait_s", "weston_wait_s", "relay_wait_s", "emu_wait_s"};
 	bool counted = access("/proc/self/schedstat", R_OK) == 0;
 	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
 		double wait = number(line, keys[i]);
-		if (i >= 2 && !emu) {
+		if (i >= 2 && !relayed) {
 			test_assert(wait == 0);
 		} else if (counted) {
 			test_assert(wait >= 0 && wait < number(line, "elapsed_s") * 2);
@@ -68,14 +69,23 @@ static void check_waits(const char *line, bool emu) {
 	}
 }
 
-/** Checks one "sample" line of the raw output; returns its path's index (0 direct, 1 emu). */
-static int check_sample(const char *line) {
+enum path {
+	PATH_DIRECT,
+	PATH_EMU,
+	PATH_FORWARD,
+	PATH_COUNT,
+};
+
+/** Checks one "sample" line of the raw output; returns its path. */
+static enum path check_sample(const char *line) {
 	char scenario[64], path[32];
 	test_assert(field(line, "scenario", scenario, sizeof(scenario)));
 	test_assert(strcmp(scenario, SCENARIO) == 0);
 	test_assert(field(line, "path", path, sizeof(path)));
-	test_assert(strcmp(path, "direct") == 0 || strcmp(path, "emu") == 0);
+	test_assert(strcmp(path, "direct") == 0 || strcmp(path, "emu") == 0 ||
+		strcmp(path, "forward") == 0);
 	bool emu = strcmp(path, "emu") == 0;
+	bool forward = strcmp(path, "forward") == 0;
 	test_assert(number(line, "ok") == 1);
 	test_assert(number(line, "frames") >= 1);
 	test_assert(number(line, "elapsed_s") > 0);
@@ -89,9 +99,10 @@ static int check_sample(const char *line) {
 	test_assert(emu ? number(line, "copy_ms") > 0 : isnan(number(line, "copy_ms")));
 	test_assert(number(line, "relay_cpu_s") >= 0 && number(line, "emu_cpu_s") >= 0);
 	test_assert(!emu || number(line, "proxy_hwm_kib") > 0);
-	test_assert(emu || number(line, "relay_cpu_s") == 0);
-	check_waits(line, emu);
-	return emu ? 1 : 0;
+	// The forwarders are measured as the proxy and the emulator are.
+	test_assert(emu || forward || number(line, "relay_cpu_s") == 0);
+	check_waits(line, emu || forward);
+	return emu ? PATH_EMU : forward ? PATH_FORWARD : PATH_DIRECT;
 }
 
 /**
@@ -120,7 +131,7 @@ TEST_OPTS(quick_smallest_scenario, .timeout_s = 120) {
 	test_remove_at_end(dir);
 	test_format(raw, sizeof(raw), "--raw=%s/raw.txt", dir);
 	const char *argv[] = {getenv("WCP_BENCH"), "--quick", "--scenario", SCENARIO, "--path",
-		"direct,emu", raw, NULL};
+		"direct,emu,forward", raw, NULL};
 	if (argv[0] == NULL) {
 		test_error("WCP_BENCH is not set (run the tests through meson)");
 	}
@@ -135,6 +146,7 @@ TEST_OPTS(quick_smallest_scenario, .timeout_s = 120) {
 	test_assert(strstr(markdown, "| path | frames/s median |") != NULL);
 	test_assert(strstr(markdown, "| direct | ") != NULL);
 	test_assert(strstr(markdown, "| proxy + emulator | ") != NULL);
+	test_assert(strstr(markdown, "| two bare forwarders | ") != NULL);
 	test_assert(strstr(markdown, "| 2/2 |") != NULL);
 	test_assert(strstr(markdown, "### Where the client and the proxy run\n") != NULL);
 	test_assert(strstr(markdown, "| 1920x1080 | ") != NULL);
@@ -145,7 +157,7 @@ TEST_OPTS(quick_smallest_scenario, .timeout_s = 120) {
 	FILE *f = fopen(raw + strlen("--raw="), "re");
 	test_assert(f != NULL);
 	char line[1024];
-	int samples[2] = {0}, summaries = 0, bandwidths = 0, handoffs = 0;
+	int samples[PATH_COUNT] = {0}, summaries = 0, bandwidths = 0, handoffs = 0;
 	while (fgets(line, sizeof(line), f) != NULL) {
 		if (strncmp(line, "sample ", 7) == 0) {
 			samples[check_sample(line)]++;
@@ -165,8 +177,10 @@ TEST_OPTS(quick_smallest_scenario, .timeout_s = 120) {
 		}
 	}
 	fclose(f);
-	test_assert(samples[0] == REPS && samples[1] == REPS);
-	test_assert(summaries == 2 && bandwidths == 1 && handoffs == 1);
+	for (int i = 0; i < PATH_COUNT; i++) {
+		test_assert(samples[i] == REPS);
+	}
+	test_assert(summaries == PATH_COUNT && bandwidths == 1 && handoffs == 1);
 }
 
 int main(int argc, char *argv[]) {
