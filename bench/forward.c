@@ -7,9 +7,10 @@
  *
  *   wcp-bench-forward LISTEN CONNECT
  *
- * Each is a socket path, or a name in $XDG_RUNTIME_DIR. One epoll loop; sends block, which
- * the benchmark's traffic (at most a few KiB in flight each way) never makes wait. It runs
- * until it is killed.
+ * Each is a socket path, or a name in $XDG_RUNTIME_DIR. LISTEN appears once it accepts
+ * connections. One epoll loop, and sends block: with the benchmark's traffic (a few KiB in
+ * flight each way at most) they do not wait, though two forwarders in a row could deadlock
+ * if both directions filled. It runs until it is killed.
  */
 #include <errno.h>
 #include <stdbool.h>
@@ -50,25 +51,39 @@ static bool socket_address(const char *name, struct sockaddr_un *addr) {
 	return true;
 }
 
+/*
+ * Listens on `name`. The socket is bound under a temporary name and renamed
+ * once it listens, so that whoever waits for it to appear can connect.
+ */
 static int listen_at(const char *name) {
-	struct sockaddr_un addr;
+	struct sockaddr_un addr, temp;
 	if (!socket_address(name, &addr)) {
+		return -1;
+	}
+	temp = addr;
+	int n = snprintf(temp.sun_path, sizeof(temp.sun_path), "%s.%d", addr.sun_path, getpid());
+	if (n < 0 || (size_t)n >= sizeof(temp.sun_path)) {
+		fprintf(stderr, PROG ": the socket path of %s is too long\n", name);
 		return -1;
 	}
 	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (fd < 0) {
-		goto fail;
+		goto error;
 	}
-	unlink(addr.sun_path);
-	if (bind(fd, (struct sockaddr *)&addr, sizeof(addr)) < 0 || listen(fd, 16) < 0) {
-		goto fail;
+	unlink(temp.sun_path);
+	if (bind(fd, (struct sockaddr *)&temp, sizeof(temp)) < 0) {
+		goto error_socket;
+	}
+	if (listen(fd, 16) < 0 || rename(temp.sun_path, addr.sun_path) < 0) {
+		goto error_bound;
 	}
 	return fd;
-fail:
+error_bound:
+	unlink(temp.sun_path);
+error_socket:
+	close(fd);
+error:
 	fprintf(stderr, PROG ": cannot listen on %s: %s\n", addr.sun_path, strerror(errno));
-	if (fd >= 0) {
-		close(fd);
-	}
 	return -1;
 }
 
@@ -78,13 +93,17 @@ static int connect_to(const char *name) {
 		return -1;
 	}
 	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (fd >= 0 && connect(fd, (struct sockaddr *)&addr, sizeof(addr)) == 0) {
-		return fd;
+	if (fd < 0) {
+		goto error;
 	}
+	if (connect(fd, (struct sockaddr *)&addr, sizeof(addr)) < 0) {
+		goto error_socket;
+	}
+	return fd;
+error_socket:
+	close(fd);
+error:
 	fprintf(stderr, PROG ": cannot connect to %s: %s\n", addr.sun_path, strerror(errno));
-	if (fd >= 0) {
-		close(fd);
-	}
 	return -1;
 }
 
@@ -158,16 +177,24 @@ static bool pass(struct end *end) {
 	return ok;
 }
 
-/* Connects a newly accepted client to the target and watches both ends. */
+/*
+ * Connects a newly accepted client to the target and watches both ends; a
+ * client that cannot be served is closed, with a line on stderr.
+ */
 static void accept_one(int epoll_fd, int listen_fd, const char *target) {
 	int guest = accept4(listen_fd, NULL, NULL, SOCK_CLOEXEC);
 	if (guest < 0) {
+		fprintf(stderr, PROG ": accept: %s\n", strerror(errno));
 		return;
 	}
 	int host = connect_to(target);
-	struct end *ends = host >= 0 ? calloc(2, sizeof(*ends)) : NULL;
+	if (host < 0) {
+		goto error_guest;
+	}
+	struct end *ends = calloc(2, sizeof(*ends));
 	if (ends == NULL) {
-		goto fail;
+		fprintf(stderr, PROG ": out of memory\n");
+		goto error_host;
 	}
 	ends[0] = (struct end){.fd = guest, .peer = &ends[1]};
 	ends[1] = (struct end){.fd = host, .peer = &ends[0]};
@@ -180,11 +207,10 @@ static void accept_one(int epoll_fd, int listen_fd, const char *target) {
 		}
 	}
 	return;
-fail:
+error_host:
+	close(host);
+error_guest:
 	close(guest);
-	if (host >= 0) {
-		close(host);
-	}
 }
 
 int main(int argc, char *argv[]) {
@@ -215,7 +241,8 @@ int main(int argc, char *argv[]) {
 				accept_one(epoll_fd, listen_fd, argv[2]);
 			} else if (!pass(end)) {
 				// Events for the other end of this pair, later in this batch,
-				// would point at freed memory: take no more of the batch.
+				// would point at freed memory: take no more of the batch. The
+				// set is level-triggered, so the others are reported again.
 				end_pair(end);
 				break;
 			}

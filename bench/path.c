@@ -3,7 +3,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include "sample.h"
@@ -73,36 +72,33 @@ static void start_waypipe(struct wcp_path *path, struct wcp_weston *weston) {
 	if (path->waypipe == NULL) {
 		test_error("cannot start waypipe");
 	}
-	long long deadline = proc_now_ms() + 10000;
-	struct stat st;
-	while (stat(path->waypipe_socket, &st) != 0 || !S_ISSOCK(st.st_mode)) {
-		if (!proc_alive(path->waypipe) || proc_now_ms() > deadline) {
-			test_error("waypipe client did not create %s (see %s)",
-				path->waypipe_socket, log);
-		}
-		proc_sleep_ms(5);
+	if (!proc_wait_socket(path->waypipe, path->waypipe_socket, 10000)) {
+		test_error("waypipe client did not create %s (see %s)", path->waypipe_socket, log);
 	}
 }
 
-/* Starts a forwarder from socket `from` to `to` (names in the runtime directory). */
+/*
+ * Starts a forwarder from the socket `from` to `to`, both names in weston's
+ * runtime directory, and waits for it to listen.
+ */
 static struct wcp_proc *start_forwarder(
 	struct wcp_weston *weston, const char *from, const char *to) {
-	char socket[4096], log[4096];
-	test_format(socket, sizeof(socket), "%s/%s", weston->runtime_dir, from);
-	test_format(log, sizeof(log), "%s/forward.log", weston->runtime_dir);
-	unlink(socket);
-	const char *argv[] = {getenv("WCP_BENCH_FORWARD"), socket, to, NULL};
+	const char *program = getenv("WCP_BENCH_FORWARD");
+	if (program == NULL) {
+		test_error("WCP_BENCH_FORWARD is not set");
+	}
+	char listen_path[4096], connect_path[4096], log[4096];
+	test_format(listen_path, sizeof(listen_path), "%s/%s", weston->runtime_dir, from);
+	test_format(connect_path, sizeof(connect_path), "%s/%s", weston->runtime_dir, to);
+	test_format(log, sizeof(log), "%s/%s.log", weston->runtime_dir, from);
+	unlink(listen_path);
+	const char *argv[] = {program, listen_path, connect_path, NULL};
 	struct wcp_proc *proc = proc_spawn(argv, &(struct wcp_proc_opts){.output = log});
 	if (proc == NULL) {
-		test_error("cannot start %s", argv[0]);
+		test_error("cannot start %s", program);
 	}
-	long long deadline = proc_now_ms() + 10000;
-	struct stat st;
-	while (stat(socket, &st) != 0 || !S_ISSOCK(st.st_mode)) {
-		if (!proc_alive(proc) || proc_now_ms() > deadline) {
-			test_error("wcp-bench-forward did not create %s (see %s)", socket, log);
-		}
-		proc_sleep_ms(5);
+	if (!proc_wait_socket(proc, listen_path, 10000)) {
+		test_error("wcp-bench-forward did not create %s (see %s)", listen_path, log);
 	}
 	return proc;
 }
@@ -110,13 +106,17 @@ static struct wcp_proc *start_forwarder(
 /* Two forwarders in a row in front of weston; the client connects to the first. */
 static void start_forward(struct wcp_path *path, struct wcp_weston *weston) {
 	static unsigned int serial;
-	char first[64], second[64];
-	test_format(first, sizeof(first), "forward-%u-guest", serial);
-	test_format(second, sizeof(second), "forward-%u-host", serial);
+	test_format(path->forward_sockets[0], sizeof(path->forward_sockets[0]), "forward-%u-guest",
+		serial);
+	test_format(path->forward_sockets[1], sizeof(path->forward_sockets[1]), "forward-%u-host",
+		serial);
 	serial++;
-	path->forwarders[1] = start_forwarder(weston, second, weston->socket);
-	path->forwarders[0] = start_forwarder(weston, first, second);
-	test_format(path->env_display, sizeof(path->env_display), "WAYLAND_DISPLAY=%s", first);
+	path->forwarders[1] = start_forwarder(weston, path->forward_sockets[1], weston->socket);
+	path->forwarders[0] =
+		start_forwarder(weston, path->forward_sockets[0], path->forward_sockets[1]);
+	test_format(path->env_display, sizeof(path->env_display), "WAYLAND_DISPLAY=%s",
+		path->forward_sockets[0]);
+	test_format(path->runtime_dir, sizeof(path->runtime_dir), "%s", weston->runtime_dir);
 }
 
 struct wcp_path *path_start(
@@ -209,8 +209,16 @@ void path_stop(struct wcp_path *path) {
 		return;
 	}
 	relay_stop(path->relay);
-	proc_stop(path->forwarders[0], WCP_PROC_GRACE_MS);
-	proc_stop(path->forwarders[1], WCP_PROC_GRACE_MS);
+	for (int i = 0; i < 2; i++) {
+		if (path->forwarders[i] == NULL) {
+			continue;
+		}
+		proc_stop(path->forwarders[i], WCP_PROC_GRACE_MS);
+		char socket_path[4096];
+		test_format(socket_path, sizeof(socket_path), "%s/%s", path->runtime_dir,
+			path->forward_sockets[i]);
+		unlink(socket_path);
+	}
 	proc_stop(path->waypipe, WCP_PROC_GRACE_MS);
 	if (path->waypipe_socket[0] != '\0') {
 		unlink(path->waypipe_socket);

@@ -33,6 +33,8 @@ struct wcp_path {
 	struct wcp_relay *relay; // proxy paths, else NULL
 	struct wcp_proc *waypipe; // waypipe's compositor side, else NULL
 	struct wcp_proc *forwarders[2]; // the client's side first, else NULL
+	char forward_sockets[2][64]; // where they listen, in runtime_dir
+	char runtime_dir[4096]; // weston's, for the forwarders' sockets
 	pid_t relay_group; // process group of waypipe's client side, 0 before it runs
 	char waypipe_socket[4096];
 	char waypipe_display[64];

@@ -150,6 +150,18 @@ bool proc_alive(struct wcp_proc *proc) {
 	return !reap(proc, WNOHANG);
 }
 
+bool proc_wait_socket(struct wcp_proc *proc, const char *path, int timeout_ms) {
+	long long deadline = proc_now_ms() + timeout_ms;
+	struct stat st;
+	while (stat(path, &st) != 0 || !S_ISSOCK(st.st_mode)) {
+		if (!proc_alive(proc) || proc_now_ms() > deadline) {
+			return false;
+		}
+		proc_sleep_ms(5);
+	}
+	return true;
+}
+
 bool proc_wait(struct wcp_proc *proc, int timeout_ms) {
 	long long deadline = proc_now_ms() + timeout_ms;
 	while (!reap(proc, WNOHANG)) {

@@ -37,6 +37,12 @@ bool proc_alive(struct wcp_proc *proc);
 /** Waits up to timeout_ms for the process to exit; true once it has. */
 bool proc_wait(struct wcp_proc *proc, int timeout_ms);
 
+/**
+ * Waits up to timeout_ms for `path` to be a socket, which the process is to
+ * create; false if it exits first or the time runs out.
+ */
+bool proc_wait_socket(struct wcp_proc *proc, const char *path, int timeout_ms);
+
 /** Exit code once reaped: the status, or 128 + signal; -1 while running. */
 int proc_exit_code(const struct wcp_proc *proc);
 

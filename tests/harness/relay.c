@@ -2,7 +2,6 @@
 
 #include <stdio.h>
 #include <stdlib.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include "test.h"
@@ -20,18 +19,14 @@ static const char *program(const char *variable) {
 }
 
 static void wait_socket(struct wcp_proc *proc, const char *path) {
-	long long deadline = proc_now_ms() + 10000;
-	struct stat st;
-	while (stat(path, &st) != 0 || !S_ISSOCK(st.st_mode)) {
-		if (!proc_alive(proc)) {
-			test_error("%s exited with %d before creating %s", proc->name,
-				proc_exit_code(proc), path);
-		}
-		if (proc_now_ms() > deadline) {
-			test_error("%s did not create %s", proc->name, path);
-		}
-		proc_sleep_ms(5);
+	if (proc_wait_socket(proc, path, 10000)) {
+		return;
 	}
+	if (!proc_alive(proc)) {
+		test_error("%s exited with %d before creating %s", proc->name, proc_exit_code(proc),
+			path);
+	}
+	test_error("%s did not create %s", proc->name, path);
 }
 
 static struct wcp_relay *start(
