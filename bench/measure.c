@@ -124,12 +124,13 @@ static void client_stop(struct client_run *run) {
 	close(run->reader.fd);
 }
 
-struct path_times {
+/** The times of a measured window's processes at one edge of it. */
+struct window_times {
 	struct wcp_times relay, emu, weston, client;
 };
 
 static void read_times(const struct wcp_path *path, const struct wcp_weston *weston, pid_t client,
-	struct path_times *out) {
+	struct window_times *out) {
 	path_times(path, client, &out->relay, &out->emu);
 	out->weston = sample_process_times(weston->proc->pid);
 	out->client = sample_process_times(client);
@@ -231,7 +232,7 @@ bool measure_run(struct wcp_path *path, struct wcp_weston *weston, const char *c
 	long long deadline = proc_now_ms() + timeout_ms;
 	char line[512];
 	double pid;
-	struct path_times start, end;
+	struct window_times start, end;
 	struct copy_stats copy_start, copy_end;
 	bool has_copy = false;
 	bool ok = client_expect(&run, "measure", line, sizeof(line), deadline) &&
@@ -261,18 +262,18 @@ bool measure_run(struct wcp_path *path, struct wcp_weston *weston, const char *c
 			? (uint64_t)((copy_end.copied - copy_start.copied) / commits)
 			: 0;
 		out->copy_ms = commits > 0 ? (copy_end.ns - copy_start.ns) / commits / 1e6 : NAN;
-		struct wcp_times relay = sample_times_sub(end.relay, start.relay);
-		struct wcp_times emu = sample_times_sub(end.emu, start.emu);
+		struct wcp_times relay_times = sample_times_sub(end.relay, start.relay);
+		struct wcp_times emu_times = sample_times_sub(end.emu, start.emu);
 		struct wcp_times weston_times = sample_times_sub(end.weston, start.weston);
-		struct wcp_times client = sample_times_sub(end.client, start.client);
-		out->relay_cpu_s = relay.cpu;
-		out->emu_cpu_s = emu.cpu;
+		struct wcp_times client_times = sample_times_sub(end.client, start.client);
+		out->relay_cpu_s = relay_times.cpu;
+		out->emu_cpu_s = emu_times.cpu;
 		out->weston_cpu_s = weston_times.cpu;
-		out->client_cpu_s = client.cpu;
-		out->relay_wait_s = relay.wait;
-		out->emu_wait_s = emu.wait;
+		out->client_cpu_s = client_times.cpu;
+		out->relay_wait_s = relay_times.wait;
+		out->emu_wait_s = emu_times.wait;
 		out->weston_wait_s = weston_times.wait;
-		out->client_wait_s = client.wait;
+		out->client_wait_s = client_times.wait;
 	}
 	client_stop(&run);
 	out->ok = ok && out->frames > 0;

@@ -40,7 +40,7 @@ static struct summary summarize(const struct wcp_results *results, size_t s, enu
 		weston[WCP_BENCH_MAX_REPS], client[WCP_BENCH_MAX_REPS];
 	double copy[WCP_BENCH_MAX_REPS];
 	double waits[4][WCP_BENCH_MAX_REPS];
-	uint32_t copies = 0;
+	uint32_t copies = 0, counted_waits = 0;
 	struct summary sum = {.median = NAN, .min = NAN, .max = NAN, .copy_ms = NAN};
 	if (!has_path(results, p)) {
 		sum.relay_ms = sum.emu_ms = sum.weston_ms = sum.client_ms = NAN;
@@ -58,10 +58,14 @@ static struct summary summarize(const struct wcp_results *results, size_t s, enu
 		emu[sum.ok] = sample->emu_cpu_s * 1000.0 / frames;
 		weston[sum.ok] = sample->weston_cpu_s * 1000.0 / frames;
 		client[sum.ok] = sample->client_cpu_s * 1000.0 / frames;
-		waits[0][sum.ok] = sample->relay_wait_s * 1000.0 / frames;
-		waits[1][sum.ok] = sample->emu_wait_s * 1000.0 / frames;
-		waits[2][sum.ok] = sample->weston_wait_s * 1000.0 / frames;
-		waits[3][sum.ok] = sample->client_wait_s * 1000.0 / frames;
+		// Waits are counted for every sample of a run, or for none.
+		if (!isnan(sample->client_wait_s)) {
+			waits[0][counted_waits] = sample->relay_wait_s * 1000.0 / frames;
+			waits[1][counted_waits] = sample->emu_wait_s * 1000.0 / frames;
+			waits[2][counted_waits] = sample->weston_wait_s * 1000.0 / frames;
+			waits[3][counted_waits] = sample->client_wait_s * 1000.0 / frames;
+			counted_waits++;
+		}
 		sum.min = sum.ok == 0 || sample->rate < sum.min ? sample->rate : sum.min;
 		sum.max = sum.ok == 0 || sample->rate > sum.max ? sample->rate : sum.max;
 		sum.damage_bytes = sample->damage_bytes;
@@ -77,10 +81,10 @@ static struct summary summarize(const struct wcp_results *results, size_t s, enu
 	sum.weston_ms = sample_median(weston, sum.ok);
 	sum.client_ms = sample_median(client, sum.ok);
 	sum.copy_ms = copies > 0 ? sample_median(copy, copies) : NAN;
-	sum.relay_wait_ms = sample_median(waits[0], sum.ok);
-	sum.emu_wait_ms = sample_median(waits[1], sum.ok);
-	sum.weston_wait_ms = sample_median(waits[2], sum.ok);
-	sum.client_wait_ms = sample_median(waits[3], sum.ok);
+	sum.relay_wait_ms = sample_median(waits[0], counted_waits);
+	sum.emu_wait_ms = sample_median(waits[1], counted_waits);
+	sum.weston_wait_ms = sample_median(waits[2], counted_waits);
+	sum.client_wait_ms = sample_median(waits[3], counted_waits);
 	return sum;
 }
 
@@ -424,9 +428,9 @@ static double client_weston_wait(const struct summary *sum) {
 
 /*
  * The roundtrip scenario over the emulator (*emu), the time it adds to
- * direct's round trip (*added_ms) and how much of that is the client and
- * weston waiting longer for a CPU (*wait_ms); false when the run did not
- * include it.
+ * direct's round trip (*added_ms) and how much longer than direct the
+ * client and weston wait for a CPU in it (*wait_ms, unless NULL); false
+ * when the run did not include it.
  */
 static bool roundtrip_added(
 	const struct wcp_results *results, struct summary *emu, double *added_ms, double *wait_ms) {
@@ -437,7 +441,9 @@ static bool roundtrip_added(
 	*emu = summarize(results, rt, WCP_PATH_EMU);
 	struct summary direct = summarize(results, rt, WCP_PATH_DIRECT);
 	*added_ms = 1000.0 / emu->median - 1000.0 / direct.median;
-	*wait_ms = client_weston_wait(emu) - client_weston_wait(&direct);
+	if (wait_ms != NULL) {
+		*wait_ms = client_weston_wait(emu) - client_weston_wait(&direct);
+	}
 	return true;
 }
 
@@ -450,8 +456,8 @@ static bool roundtrip_added(
  */
 static void bounds(const struct wcp_results *results, FILE *out, FILE *raw) {
 	struct summary rt_emu;
-	double added_ms, rt_wait_ms;
-	if (!roundtrip_added(results, &rt_emu, &added_ms, &rt_wait_ms)) {
+	double added_ms;
+	if (!roundtrip_added(results, &rt_emu, &added_ms, NULL)) {
 		return;
 	}
 	if (raw == NULL) {
@@ -529,9 +535,9 @@ static void bounds(const struct wcp_results *results, FILE *out, FILE *raw) {
  * Where a sync-paced frame's time goes over the emulated path, from figures
  * measured in the path itself: the round trip's added time, the proxy's own
  * copy time (from its counters), what the client's drawing costs more than
- * direct (its CPU per frame) and how much longer the client and weston,
- * each woken once a frame, waited for a CPU than direct, beyond the round
- * trip's own waits; what these leave is the rest.
+ * direct (its CPU per frame) and how much longer than direct the client and
+ * weston waited for a CPU, beyond the extra they wait in a round trip (which
+ * its added time holds); what these leave is the rest.
  */
 static void frame_time(const struct wcp_results *results, FILE *out, FILE *raw) {
 	struct summary rt_emu;
@@ -546,9 +552,11 @@ static void frame_time(const struct wcp_results *results, FILE *out, FILE *raw) 
 		      " (the roundtrip scenario), the time the proxy spent in its copy (its own"
 		      " counters, per commit), how much more CPU the client spent per frame than"
 		      " direct (drawing into lines the proxy has read), and how much longer than"
-		      " direct the client and weston waited for a CPU once woken, beyond what"
-		      " they wait in a round trip (the table below). The copy is also set against a bare memcpy of the same bytes from"
-		      " a frame another process has just written.\n\n"
+		      " direct the client and weston waited for a CPU, woken or preempted, beyond"
+		      " the extra they wait in a round trip (which its added time holds; the"
+		      " table below). Without scheduler statistics the rest holds those waits."
+		      " The copy is also set against a bare memcpy of the same bytes from a"
+		      " frame another process has just written.\n\n"
 		      "| scenario | direct ms/frame | over the emulator | round trip adds |"
 		      " proxy's copy | copy vs bare memcpy | client's extra CPU |"
 		      " client and weston wait more | rest |\n"
@@ -565,7 +573,7 @@ static void frame_time(const struct wcp_results *results, FILE *out, FILE *raw) 
 		double emu_ms = 1000.0 / emu.median;
 		double memcpy_ms = (double)emu.copy_bytes / results->fresh_bandwidth[s] * 1000.0;
 		double client_ms = emu.client_ms - direct.client_ms;
-		// Beyond what they wait in a round trip, which its added time holds.
+		// Beyond the extra they wait in a round trip, which its added time holds.
 		double wait_ms =
 			client_weston_wait(&emu) - client_weston_wait(&direct) - rt_wait_ms;
 		double rest_ms = emu_ms - direct_ms - added_ms - emu.copy_ms - client_ms -
@@ -610,9 +618,11 @@ static void waits_table(const struct wcp_results *results, FILE *out) {
 	      "The time each process spent woken (or preempted) but waiting for a CPU, in ms"
 	      " per frame or round trip: the run-queue delay of /proc/PID/schedstat over the"
 	      " measured window. The processes of a sync-paced path run one after another:"
-	      " the client and weston are each woken once a frame, and their waits are on"
-	      " the frame's path; the proxy's and the emulator's can overlap the client's"
-	      " drawing (the next POLL, a preemption after the reply).\n\n"
+	      " the client and weston are each woken once a frame to pass it on, and those"
+	      " waits are on the frame's path (weston's also hold its wake-ups to repaint"
+	      " at the output's rate, which are not); the proxy's and the emulator's can"
+	      " overlap the client's drawing (the proxy's next cross-domain POLL, a"
+	      " preemption after the reply).\n\n"
 	      "| scenario | direct: client | weston | over the emulator: client | weston |"
 	      " proxy | emulator |\n"
 	      "| --- | --: | --: | --: | --: | --: | --: |\n",
@@ -652,7 +662,8 @@ void report_markdown(const struct wcp_results *results, FILE *out) {
 		" for %" PRIu32 " ms after a %" PRIu32 " ms warm-up; the whole run took %.0f s."
 		" CPU is utime + stime from /proc/PID/stat (10 ms ticks) over the measured"
 		" window; for waypipe, \"relay\" is both of its processes, and for the two"
-		" forwarders, \"relay\" is the client's and \"emulator\" weston's.\n\n",
+		" forwarders, \"relay\" is the one the client connects to and \"emulator\""
+		" the one that connects to weston.\n\n",
 		st->reps, st->duration_ms, st->warmup_ms, results->wall_s);
 	for (size_t s = 0; s < results->scenario_count; s++) {
 		scenario_table(results, s, out);

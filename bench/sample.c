@@ -44,46 +44,79 @@ static double ticks_to_seconds(uint64_t ticks) {
 	return (double)ticks / (double)(hz > 0 ? hz : 100);
 }
 
+/* Whether this kernel keeps scheduler statistics (CONFIG_SCHED_INFO). Asked once. */
+static bool have_schedstat(void) {
+	static int known = -1;
+	if (known < 0) {
+		known = access("/proc/self/schedstat", R_OK) == 0;
+	}
+	return known == 1;
+}
+
 /*
- * The run-queue delay of `pid` in ns: the second field of
- * /proc/PID/schedstat, which kernels without CONFIG_SCHED_INFO lack.
+ * The run-queue delay of every thread of `pid` together, in ns: the second
+ * field of /proc/PID/task/TID/schedstat. False if the process is gone.
  */
 static bool read_wait(pid_t pid, uint64_t *ns) {
 	char path[64];
-	snprintf(path, sizeof(path), "/proc/%d/schedstat", (int)pid);
-	FILE *f = fopen(path, "re");
-	if (f == NULL) {
+	snprintf(path, sizeof(path), "/proc/%d/task", (int)pid);
+	DIR *dir = opendir(path);
+	if (dir == NULL) {
 		return false;
 	}
-	unsigned long long run, wait;
-	bool ok = fscanf(f, "%llu %llu", &run, &wait) == 2;
-	fclose(f);
-	*ns = wait;
-	return ok;
+	uint64_t total = 0;
+	bool found = false;
+	struct dirent *entry;
+	while ((entry = readdir(dir)) != NULL) {
+		if (entry->d_name[0] == '.') {
+			continue;
+		}
+		char file[320];
+		snprintf(file, sizeof(file), "/proc/%d/task/%s/schedstat", (int)pid, entry->d_name);
+		FILE *f = fopen(file, "re");
+		if (f == NULL) {
+			continue; // a thread that has just exited
+		}
+		unsigned long long run, wait;
+		if (fscanf(f, "%llu %llu", &run, &wait) == 2) {
+			total += wait;
+			found = true;
+		}
+		fclose(f);
+	}
+	closedir(dir);
+	*ns = total;
+	return found;
 }
 
-/** Adds the times of `pid` to *out; false if it is gone. */
-static bool add_times(pid_t pid, pid_t *pgrp, struct wcp_times *out) {
-	uint64_t ticks, ns;
-	if (!read_stat(pid, pgrp, &ticks)) {
+/*
+ * Reads the times of `pid` into *out, and its process group; false if it is
+ * gone. With `pgid` above 0, a process of another group is left unread.
+ */
+static bool read_times(pid_t pid, pid_t pgid, struct wcp_times *out) {
+	pid_t pgrp;
+	uint64_t ticks, ns = 0;
+	if (!read_stat(pid, &pgrp, &ticks) || (pgid > 0 && pgrp != pgid)) {
 		return false;
 	}
-	out->cpu += ticks_to_seconds(ticks);
-	out->wait = read_wait(pid, &ns) ? out->wait + (double)ns / 1e9 : NAN;
+	if (have_schedstat() && !read_wait(pid, &ns)) {
+		return false;
+	}
+	out->cpu = ticks_to_seconds(ticks);
+	out->wait = have_schedstat() ? (double)ns / 1e9 : NAN;
 	return true;
 }
 
 struct wcp_times sample_process_times(pid_t pid) {
 	struct wcp_times times = {0};
-	pid_t pgrp;
-	if (!add_times(pid, &pgrp, &times)) {
-		return (struct wcp_times){0};
+	if (!read_times(pid, 0, &times)) {
+		return (struct wcp_times){.wait = have_schedstat() ? 0.0 : NAN};
 	}
 	return times;
 }
 
 struct wcp_times sample_group_times(pid_t pgid, pid_t exclude) {
-	struct wcp_times total = {0};
+	struct wcp_times total = {.wait = have_schedstat() ? 0.0 : NAN};
 	DIR *dir = opendir("/proc");
 	if (dir == NULL) {
 		return total;
@@ -95,9 +128,8 @@ struct wcp_times sample_group_times(pid_t pgid, pid_t exclude) {
 		if (*end != '\0' || pid <= 0 || pid == exclude) {
 			continue;
 		}
-		struct wcp_times times = {0};
-		pid_t pgrp;
-		if (add_times((pid_t)pid, &pgrp, &times) && pgrp == pgid) {
+		struct wcp_times times;
+		if (read_times((pid_t)pid, pgid, &times)) {
 			total.cpu += times.cpu;
 			total.wait += times.wait;
 		}

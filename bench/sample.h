@@ -26,8 +26,8 @@ struct wcp_times {
 };
 
 /**
- * The times of one process (its main thread's run-queue delay: the
- * processes measured run one thread each); zeroes if it is gone.
+ * The times of one process, all its threads together; zeroes if it is gone
+ * (the wait stays NAN without schedstat).
  */
 struct wcp_times sample_process_times(pid_t pid);
 
