@@ -161,49 +161,9 @@ static int read_stats(const char *log, struct copy_stats *last) {
 	return count;
 }
 
-/** Whether /proc says the process runs the program `name`. */
-static bool process_is(pid_t pid, const char *name) {
-	char path[64], comm[32] = "";
-	snprintf(path, sizeof(path), "/proc/%d/comm", (int)pid);
-	FILE *f = fopen(path, "re");
-	if (f == NULL) {
-		return false;
-	}
-	bool ok = fgets(comm, sizeof(comm), f) != NULL;
-	fclose(f);
-	comm[strcspn(comm, "\n")] = '\0';
-	return ok && strcmp(comm, name) == 0;
-}
-
-/**
- * The process that handles the proxy's signals: the proxy, or its child
- * when a wrapper (strace, perf) started it; a wrapper that runs it in
- * its own process (valgrind) is the proxy itself.
- */
-static pid_t proxy_signal_pid(pid_t pid) {
-	if (process_is(pid, "wl-cross-proxy")) {
-		return pid;
-	}
-	char path[64];
-	snprintf(path, sizeof(path), "/proc/%d/task/%d/children", (int)pid, (int)pid);
-	FILE *f = fopen(path, "re");
-	int child;
-	while (f != NULL && fscanf(f, "%d", &child) == 1) {
-		if (process_is(child, "wl-cross-proxy")) {
-			fclose(f);
-			return child;
-		}
-	}
-	if (f != NULL) {
-		fclose(f);
-	}
-	return pid;
-}
-
 /** Asks the proxy over cross-domain for its counters; false on another path or no answer. */
 static bool proxy_copy_stats(const struct wcp_path *path, struct copy_stats *out) {
 	pid_t proxy = path_proxy_pid(path);
-	proxy = proxy > 0 ? proxy_signal_pid(proxy) : proxy;
 	if (path->kind != WCP_PATH_EMU || proxy <= 0) {
 		return false;
 	}

@@ -182,7 +182,7 @@ void path_times(
 	const struct wcp_path *path, pid_t client, struct wcp_times *relay, struct wcp_times *emu) {
 	*relay = *emu = (struct wcp_times){0};
 	if (path->relay != NULL) {
-		*relay = sample_process_times(path->relay->proxy->pid);
+		*relay = sample_process_times(path_proxy_pid(path));
 		if (path->relay->emu != NULL) {
 			*emu = sample_process_times(path->relay->emu->pid);
 		}
@@ -200,8 +200,42 @@ void path_times(
 	}
 }
 
+/** Whether /proc says the process runs the program `name`. */
+static bool process_is(pid_t pid, const char *name) {
+	char path[64], comm[32] = "";
+	snprintf(path, sizeof(path), "/proc/%d/comm", (int)pid);
+	FILE *f = fopen(path, "re");
+	if (f == NULL) {
+		return false;
+	}
+	bool ok = fgets(comm, sizeof(comm), f) != NULL;
+	fclose(f);
+	comm[strcspn(comm, "\n")] = '\0';
+	return ok && strcmp(comm, name) == 0;
+}
+
 pid_t path_proxy_pid(const struct wcp_path *path) {
-	return path->relay != NULL ? path->relay->proxy->pid : 0;
+	if (path->relay == NULL) {
+		return 0;
+	}
+	pid_t pid = path->relay->proxy->pid;
+	if (process_is(pid, "wl-cross-proxy")) {
+		return pid;
+	}
+	char children[64];
+	snprintf(children, sizeof(children), "/proc/%d/task/%d/children", (int)pid, (int)pid);
+	FILE *f = fopen(children, "re");
+	int child;
+	while (f != NULL && fscanf(f, "%d", &child) == 1) {
+		if (process_is(child, "wl-cross-proxy")) {
+			fclose(f);
+			return child;
+		}
+	}
+	if (f != NULL) {
+		fclose(f);
+	}
+	return pid;
 }
 
 void path_stop(struct wcp_path *path) {

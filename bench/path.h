@@ -69,7 +69,7 @@ struct wcp_proc *path_spawn_client(
 	struct wcp_path *path, const char *const argv[], int stdout_fd, const char *log);
 
 /**
- * The times so far (sample.h) of the relay (the proxy, the forwarder on the
+ * The times so far (sample.h) of the relay (the proxy itself, the forwarder on the
  * client's side, or both waypipe processes together) and of the emulator
  * (or the forwarder in its place; zeroes unless the path has one). `client`
  * is left out of the count.
@@ -77,7 +77,11 @@ struct wcp_proc *path_spawn_client(
 void path_times(
 	const struct wcp_path *path, pid_t client, struct wcp_times *relay, struct wcp_times *emu);
 
-/** The proxy's pid, 0 on a path without one. */
+/**
+ * The proxy's pid, 0 on a path without one. Under a wrapper that starts it
+ * as a child (strace, perf, a shell) it is that child; a wrapper that runs
+ * it in its own process (valgrind) is the proxy itself.
+ */
 pid_t path_proxy_pid(const struct wcp_path *path);
 
 /** Stops what path_start started. NULL is a no-op. */

@@ -1,5 +1,6 @@
 #include "relay.h"
 
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <unistd.h>
@@ -73,6 +74,7 @@ static struct wcp_relay *start(
 		}
 		argv[argc] = wrapper[argc];
 	}
+	relay->wrapped = argc > 0;
 	argv[argc++] = program("WCP_PROXY");
 	argv[argc++] = device;
 	argv[argc++] = host_arg;
@@ -109,7 +111,10 @@ void relay_stop(struct wcp_relay *relay) {
 	}
 	int proxy_code = proc_stop(relay->proxy, WCP_PROC_GRACE_MS);
 	int emu_code = proc_stop(relay->emu, WCP_PROC_GRACE_MS);
-	if (proxy_code != 0 || (relay->emu != NULL && emu_code != 0)) {
+	// The SIGTERM that stops the proxy's process group ends a wrapper that
+	// does not catch it (perf, a shell) as it ends the proxy: a clean stop.
+	bool proxy_ok = proxy_code == 0 || (relay->wrapped && proxy_code == 128 + SIGTERM);
+	if (!proxy_ok || (relay->emu != NULL && emu_code != 0)) {
 		FILE *f = fopen(relay->log_path, "re");
 		char line[512];
 		while (f != NULL && fgets(line, sizeof(line), f) != NULL) {

@@ -26,7 +26,8 @@ struct wcp_relay_host {
 
 struct wcp_relay {
 	enum wcp_relay_mode mode;
-	struct wcp_proc *proxy;
+	struct wcp_proc *proxy; // or the wrapper that runs it
+	bool wrapped; // the proxy runs under a wrapper command
 	struct wcp_proc *emu; // NULL in direct mode
 	char socket[64];
 	char env_display[96]; // "WAYLAND_DISPLAY=<socket>", for proc_opts.env
