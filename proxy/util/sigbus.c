@@ -28,6 +28,9 @@ bool sigbus_copy_rows(
 	const struct wcp_copy_rows *copies, size_t count, bool evict, size_t *evicted) {
 	// The mask is not saved (a system call per copy): the handler runs with
 	// SA_NODEFER and an empty sa_mask, so jumping out of it changes nothing.
+	// Nor is VZEROUPPER owed after a jump out of the vector loop: Linux
+	// runs the handler with the vector registers in their initial state
+	// (the interrupted ones stay in the signal frame), and the jump keeps it.
 	if (sigsetjmp(copy_jump, 0) != 0) {
 		copying = 0;
 		return false;
