@@ -28,6 +28,16 @@ static bool has_clflushopt(void) {
 	return known == 1;
 }
 
+static int chosen_flush = -1; // a wcp_copy_flush, or -1 for the CPU's best
+
+/* Whether copy_stream_evict drops lines with CLFLUSHOPT. */
+static bool use_clflushopt(void) {
+	if (chosen_flush >= 0) {
+		return chosen_flush == WCP_COPY_CLFLUSHOPT;
+	}
+	return has_clflushopt();
+}
+
 /* Writes the line holding p back to memory and drops it from every cache. */
 static inline void evict_line(const uint8_t *p, bool opt) {
 	if (opt) {
@@ -109,11 +119,19 @@ bool copy_select(enum wcp_copy_isa isa) {
 	return true;
 }
 
+bool copy_select_flush(enum wcp_copy_flush flush) {
+	if (flush == WCP_COPY_CLFLUSHOPT && !has_clflushopt()) {
+		return false;
+	}
+	chosen_flush = (int)flush;
+	return true;
+}
+
 static void *stream(void *dst, const void *src, size_t size, bool evict) {
 	uint8_t *d = dst;
 	const uint8_t *s = src;
 	const uint8_t *end = s + size;
-	bool opt = evict && has_clflushopt();
+	bool opt = evict && use_clflushopt();
 	// Streaming stores need aligned destinations: 32 bytes for AVX2's.
 	size_t head = (32 - ((uintptr_t)d & 31)) & 31;
 	if (head > size) {
@@ -155,6 +173,11 @@ void *copy_stream_evict(void *dst, const void *src, size_t size) {
 
 bool copy_select(enum wcp_copy_isa isa) {
 	(void)isa;
+	return false;
+}
+
+bool copy_select_flush(enum wcp_copy_flush flush) {
+	(void)flush;
 	return false;
 }
 

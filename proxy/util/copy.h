@@ -44,6 +44,20 @@ enum wcp_copy_isa {
  */
 bool copy_select(enum wcp_copy_isa isa);
 
+/** The instructions copy_stream_evict can drop a line with. */
+enum wcp_copy_flush {
+	WCP_COPY_CLFLUSH,
+	WCP_COPY_CLFLUSHOPT,
+};
+
+/**
+ * Makes copy_stream_evict drop lines with `flush` from now on; false,
+ * changing nothing, where the CPU lacks it (or outside x86). Without it
+ * the copy takes CLFLUSHOPT where the CPU has it; the tests use it to run
+ * both.
+ */
+bool copy_select_flush(enum wcp_copy_flush flush);
+
 /** When a large copy from a client's memory evicts what it reads. */
 enum wcp_copy_evict {
 	WCP_COPY_EVICT_AUTO = 0, // the client ran on a CPU not known to share our last-level cache

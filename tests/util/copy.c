@@ -3,7 +3,8 @@
  * alignment, and sigbus_copy_rows on its paths (cached, streaming, and
  * streaming with eviction), including a client memory that shrinks under
  * a large copy, after which no vector register's upper half is left in
- * use; all of it with every block copy the CPU has (SSE2, AVX2).
+ * use; all of it with every block copy the CPU has (SSE2, AVX2), and the
+ * evicting copies with every line flush it has (CLFLUSH, CLFLUSHOPT).
  */
 #include <stdbool.h>
 #include <stdint.h>
@@ -76,6 +77,35 @@ static void for_each_isa(void (*check)(void)) {
 	}
 }
 
+static void (*each_flush_check)(void);
+
+/*
+ * Runs each_flush_check with each line flush this CPU has (CLFLUSH,
+ * CLFLUSHOPT), or once with the copy's own choice where it has neither.
+ */
+static void each_flush(void) {
+	static const enum wcp_copy_flush flushes[] = {WCP_COPY_CLFLUSH, WCP_COPY_CLFLUSHOPT};
+	static const char *const names[] = {"CLFLUSH", "CLFLUSHOPT"};
+	int ran = 0;
+	for (size_t i = 0; i < 2; i++) {
+		if (!copy_select_flush(flushes[i])) {
+			test_log("this build or CPU has no %s: it is not run here", names[i]);
+			continue;
+		}
+		each_flush_check();
+		ran++;
+	}
+	if (ran == 0) {
+		each_flush_check();
+	}
+}
+
+/* for_each_isa, and within it each line flush: for the evicting copies. */
+static void for_each_isa_and_flush(void (*check)(void)) {
+	each_flush_check = check;
+	for_each_isa(each_flush);
+}
+
 static void check_stream_alignments(void) {
 	check_alignments(copy_stream);
 }
@@ -89,7 +119,7 @@ TEST(stream_copy_matches_memcpy_at_every_alignment) {
 }
 
 TEST(evicting_copy_matches_memcpy_at_every_alignment) {
-	for_each_isa(check_evict_alignments);
+	for_each_isa_and_flush(check_evict_alignments);
 }
 
 /*
@@ -144,7 +174,7 @@ static void check_all_rows(void) {
 
 TEST(rows_are_copied_and_nothing_else) {
 	test_assert(sigbus_init());
-	for_each_isa(check_all_rows);
+	for_each_isa_and_flush(check_all_rows);
 }
 
 /*
@@ -203,7 +233,7 @@ static void check_shrinking_both(void) {
 
 TEST(memory_that_shrinks_under_a_large_copy_fails_it) {
 	test_assert(sigbus_init());
-	for_each_isa(check_shrinking_both);
+	for_each_isa_and_flush(check_shrinking_both);
 }
 
 int main(int argc, char *argv[]) {
