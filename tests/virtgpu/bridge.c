@@ -183,6 +183,29 @@ TEST(bytes_cross_both_ways) {
 	bridge_test_stop(&t);
 }
 
+TEST(device_lost_before_the_next_poll_closes_the_bridge) {
+	struct bridge_test t;
+	bridge_test_start(&t);
+	send_with_fd(t.host, "hello guest", 11, -1);
+	uint8_t buf[16];
+	recv_exact(t.peer.fd, t.loop, buf, 11, NULL, NULL);
+	// The event is passed on and its POLL owed: the device goes before it.
+	test_assert(proc_stop(t.emu.emu, WCP_PROC_GRACE_MS) == 0);
+	t.emu.emu = NULL;
+	test_assert(!t.peer.closed);
+	// The flush alone, without the loop's look at the device's events,
+	// finds the device gone and ends the channel for its user.
+	bridge_flush(t.peer.bridge);
+	test_assert(t.peer.closed);
+	expect_eof(t.peer.fd, t.loop);
+	// Flushing a channel that has failed submits nothing more.
+	bridge_flush(t.peer.bridge);
+	close(t.host);
+	peer_close(&t.peer);
+	emu_fixture_stop(&t.emu);
+	wl_event_loop_destroy(t.loop);
+}
+
 TEST(large_messages_keep_their_bytes) {
 	struct bridge_test t;
 	bridge_test_start(&t);

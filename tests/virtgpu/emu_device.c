@@ -234,7 +234,8 @@ TEST(a_dead_emulator_gives_eio) {
 	emu_fixture_stop(&f);
 }
 
-static int raw_connect(const char *path) {
+/* A connection of the test's own to the emulator, and the event fd of its hello. */
+static int raw_connect_with_events(const char *path, int *event_fd) {
 	struct sockaddr_un addr = {.sun_family = AF_UNIX};
 	memcpy(addr.sun_path, path, strlen(path) + 1);
 	int fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
@@ -242,12 +243,17 @@ static int raw_connect(const char *path) {
 	test_assert(connect(fd, (struct sockaddr *)&addr, sizeof(addr)) == 0);
 	struct wcp_emu_hello hello;
 	struct iovec iov = {.iov_base = &hello, .iov_len = sizeof(hello)};
-	int event_fd;
 	size_t count;
 	test_assert(
-		fdpass_recv(fd, &iov, 1, &event_fd, 1, &count, 0, NULL) == (ssize_t)sizeof(hello));
+		fdpass_recv(fd, &iov, 1, event_fd, 1, &count, 0, NULL) == (ssize_t)sizeof(hello));
 	test_assert(hello.magic == WCP_EMU_MAGIC && hello.version == WCP_EMU_VERSION);
 	test_assert(count == 1);
+	return fd;
+}
+
+static int raw_connect(const char *path) {
+	int event_fd;
+	int fd = raw_connect_with_events(path, &event_fd);
 	close(event_fd);
 	return fd;
 }
@@ -284,6 +290,61 @@ TEST(malformed_messages_close_only_their_connection) {
 	test_assert(recv(fd, reply, sizeof(reply), 0) == 0);
 	close(fd);
 	// The well-behaved connection still works.
+	test_assert(param(&f, WCP_VIRTGPU_PARAM_CONTEXT_INIT) == 1);
+	test_assert(emu_fixture_stop(&f) == 0);
+}
+
+/* An EXECBUFFER through the backend's ioctl, with what the wrapper never sets. */
+static int execbuffer_with(struct wcp_emu_fixture *f, uint32_t flags, uint32_t in_syncobjs) {
+	uint8_t cmd[16] = {WCP_CD_CMD_POLL, 0, 16};
+	struct wcp_virtgpu_execbuffer arg = {
+		.flags = flags,
+		.size = sizeof(cmd),
+		.command = (uint64_t)(uintptr_t)cmd,
+		.fence_fd = -1,
+		.num_in_syncobjs = in_syncobjs,
+	};
+	return f->device->impl->ioctl(f->device, WCP_IOCTL_VIRTGPU_EXECBUFFER, &arg);
+}
+
+TEST(execbuffers_the_emulator_refuses) {
+	struct wcp_emu_fixture f;
+	emu_fixture_start(&f, NULL);
+	test_assert(emu_fixture_context(&f) == 0);
+	// Out-fences and syncobjs are the emulator's to refuse: the backend
+	// waits for its answer instead of posting, and the device goes on.
+	test_assert(execbuffer_with(&f, WCP_VIRTGPU_EXECBUF_FENCE_FD_OUT, 0) == -EINVAL);
+	test_assert(execbuffer_with(&f, 0, 1) == -EINVAL);
+	test_assert(param(&f, WCP_VIRTGPU_PARAM_CONTEXT_INIT) == 1);
+	uint8_t cmd[16] = {WCP_CD_CMD_POLL, 0, 16};
+	test_assert(virtgpu_execbuffer(f.device, cmd, sizeof(cmd), 1, NULL, 0) == 0);
+	test_assert(param(&f, WCP_VIRTGPU_PARAM_CONTEXT_INIT) == 1);
+
+	// A posted one that the emulator refuses (here: no context on a
+	// connection of its own) cannot be answered: the device is lost, and
+	// its owner learns it from both ends closing.
+	int event_fd;
+	int fd = raw_connect_with_events(f.emu_socket, &event_fd);
+	struct wcp_emu_request request = {
+		.request = WCP_IOCTL_VIRTGPU_EXECBUFFER,
+		.arg_size = sizeof(struct wcp_virtgpu_execbuffer),
+		.extra_size = sizeof(cmd),
+		.flags = WCP_EMU_POSTED,
+	};
+	struct wcp_virtgpu_execbuffer arg = {.size = sizeof(cmd), .fence_fd = -1};
+	uint8_t message[sizeof(request) + sizeof(arg) + sizeof(cmd)];
+	memcpy(message, &request, sizeof(request));
+	memcpy(message + sizeof(request), &arg, sizeof(arg));
+	memcpy(message + sizeof(request) + sizeof(arg), cmd, sizeof(cmd));
+	test_assert(send(fd, message, sizeof(message), 0) == (ssize_t)sizeof(message));
+	uint8_t reply[64];
+	test_assert(recv(fd, reply, sizeof(reply), 0) == 0);
+	struct pollfd pfd = {.fd = event_fd, .events = POLLIN};
+	test_assert(poll(&pfd, 1, 5000) == 1);
+	test_assert(read(event_fd, reply, sizeof(reply)) == 0);
+	close(event_fd);
+	close(fd);
+	// Other connections carry on.
 	test_assert(param(&f, WCP_VIRTGPU_PARAM_CONTEXT_INIT) == 1);
 	test_assert(emu_fixture_stop(&f) == 0);
 }
