@@ -101,6 +101,24 @@ static void relay_host_error(struct wcp_client *client) {
 	client_fail(client, "the host compositor raised a protocol error");
 }
 
+/*
+ * Reads and dispatches what the host sent. By hand, not with
+ * wl_display_dispatch, which would block to flush a full socket; with
+ * nothing to read it returns at once.
+ */
+static void read_host(struct wcp_client *client) {
+	while (wl_display_prepare_read(client->host) != 0) {
+		if (wl_display_dispatch_pending(client->host) < 0) {
+			relay_host_error(client);
+			return;
+		}
+	}
+	if (wl_display_read_events(client->host) < 0 ||
+		wl_display_dispatch_pending(client->host) < 0) {
+		relay_host_error(client);
+	}
+}
+
 void client_flush_host(struct wcp_client *client) {
 	int sent = wl_display_flush(client->host);
 	if (client->bridge != NULL) {
@@ -123,25 +141,13 @@ void client_flush_host(struct wcp_client *client) {
 			client->host_source, WL_EVENT_READABLE | WL_EVENT_WRITABLE);
 		return;
 	}
+	if (errno == EPIPE) {
+		// The host hung up, most likely after a protocol error that is
+		// still to be read: reading finds it, or the end.
+		read_host(client);
+		return;
+	}
 	relay_host_error(client);
-}
-
-/*
- * Reads and dispatches what the host sent. By hand, not with
- * wl_display_dispatch, which would block to flush a full socket; with
- * nothing to read it returns at once.
- */
-static void read_host(struct wcp_client *client) {
-	while (wl_display_prepare_read(client->host) != 0) {
-		if (wl_display_dispatch_pending(client->host) < 0) {
-			relay_host_error(client);
-			return;
-		}
-	}
-	if (wl_display_read_events(client->host) < 0 ||
-		wl_display_dispatch_pending(client->host) < 0) {
-		relay_host_error(client);
-	}
 }
 
 void client_read_delivered(struct wcp_client *client) {
