@@ -121,6 +121,7 @@ static void read_host(struct wcp_client *client) {
 
 void client_flush_host(struct wcp_client *client) {
 	int sent = wl_display_flush(client->host);
+	int flush_errno = errno; // the bridge's own calls may change errno
 	if (client->bridge != NULL) {
 		if (sent > 0) {
 			// Straight on to the host, without a trip through the event loop.
@@ -135,13 +136,13 @@ void client_flush_host(struct wcp_client *client) {
 		}
 		return;
 	}
-	if (errno == EAGAIN) {
+	if (flush_errno == EAGAIN) {
 		client->host_flush_pending = true;
 		wl_event_source_fd_update(
 			client->host_source, WL_EVENT_READABLE | WL_EVENT_WRITABLE);
 		return;
 	}
-	if (errno == EPIPE) {
+	if (flush_errno == EPIPE) {
 		// The host hung up, most likely after a protocol error that is
 		// still to be read: reading finds it, or the end.
 		read_host(client);
