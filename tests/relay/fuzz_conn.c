@@ -11,6 +11,7 @@
 #include <wayland-client.h>
 
 #include "test.h"
+#include "util/fdpass.h"
 #include "wayland/metadata.h"
 
 struct fuzz_object *fuzz_conn_find(struct fuzz_conn *conn, uint32_t id) {
@@ -119,8 +120,8 @@ static void handle_event(struct fuzz_conn *conn, const uint32_t *words, size_t s
 		}
 		return;
 	}
-	if (id == 3 && !conn->registry_done) {
-		conn->registry_done = true;
+	if (id == 3) {
+		conn->registry_done = true; // the sync after get_registry
 	}
 	// Objects the server makes (wl_data_device.data_offer and the like).
 	const struct wl_message *msg = &interface->events[opcode];
@@ -152,30 +153,19 @@ static void handle_event(struct fuzz_conn *conn, const uint32_t *words, size_t s
 
 bool fuzz_conn_read(struct fuzz_conn *conn) {
 	for (;;) {
-		char control[CMSG_SPACE(sizeof(int) * 28)];
 		struct iovec iov = {conn->in + conn->in_have, FUZZ_IN_SIZE - conn->in_have};
-		struct msghdr hdr = {
-			.msg_iov = &iov,
-			.msg_iovlen = 1,
-			.msg_control = control,
-			.msg_controllen = sizeof(control),
-		};
-		ssize_t n = recvmsg(conn->fd, &hdr, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
-		if (n < 0 && (errno == EAGAIN || errno == EINTR)) {
+		int fds[WCP_FDPASS_MAX_FDS];
+		size_t fd_count = 0;
+		ssize_t n = fdpass_recv(
+			conn->fd, &iov, 1, fds, WCP_FDPASS_MAX_FDS, &fd_count, MSG_DONTWAIT, NULL);
+		for (size_t i = 0; i < fd_count; i++) {
+			close(fds[i]); // keymaps and the like: not looked at
+		}
+		if (n < 0 && errno == EAGAIN) {
 			return true;
 		}
 		if (n <= 0) {
 			return false;
-		}
-		for (struct cmsghdr *c = CMSG_FIRSTHDR(&hdr); c != NULL; c = CMSG_NXTHDR(&hdr, c)) {
-			if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS) {
-				size_t count = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
-				int fds[28];
-				memcpy(fds, CMSG_DATA(c), count * sizeof(int));
-				for (size_t i = 0; i < count; i++) {
-					close(fds[i]);
-				}
-			}
 		}
 		conn->in_have += (size_t)n;
 		size_t at = 0;
@@ -209,20 +199,11 @@ bool fuzz_conn_send(struct fuzz_conn *conn, const uint32_t *words, size_t size, 
 		if (!(pfd.revents & POLLOUT)) {
 			continue;
 		}
-		char control[CMSG_SPACE(sizeof(int) * 4)] = {0};
 		struct iovec iov = {(char *)words + done, size - done};
-		struct msghdr hdr = {.msg_iov = &iov, .msg_iovlen = 1};
-		if (done == 0 && fd_count > 0) {
-			hdr.msg_control = control;
-			hdr.msg_controllen = CMSG_SPACE(sizeof(int) * fd_count);
-			struct cmsghdr *c = CMSG_FIRSTHDR(&hdr);
-			c->cmsg_level = SOL_SOCKET;
-			c->cmsg_type = SCM_RIGHTS;
-			c->cmsg_len = CMSG_LEN(sizeof(int) * fd_count);
-			memcpy(CMSG_DATA(c), fds, sizeof(int) * fd_count);
-		}
-		ssize_t n = sendmsg(conn->fd, &hdr, MSG_DONTWAIT | MSG_NOSIGNAL);
-		if (n < 0 && (errno == EAGAIN || errno == EINTR)) {
+		// The fds go with the first bytes.
+		ssize_t n =
+			fdpass_send(conn->fd, &iov, 1, fds, done == 0 ? fd_count : 0, MSG_DONTWAIT);
+		if (n < 0 && errno == EAGAIN) {
 			continue;
 		}
 		if (n <= 0) {
