@@ -229,9 +229,12 @@ static uint32_t classify_fd(struct wcp_emu_cd *cd, int fd, uint32_t *type, uint3
 		wcp_log_errno(WCP_ERROR, "fstat of a received fd");
 		return 0;
 	}
-	if (S_ISREG(st.st_mode)) {
-		off_t end = lseek(fd, 0, SEEK_END);
-		if (end < 0 || (uint64_t)end > UINT32_MAX) {
+	// As the host side of rutabaga tells them apart: an fd that seeks is
+	// memory of the size its end is at (a memfd, a dma-buf, also
+	// /dev/null, of size 0); one that does not may be a pipe.
+	off_t end = lseek(fd, 0, SEEK_END);
+	if (end >= 0) {
+		if ((uint64_t)end > UINT32_MAX) {
 			wcp_log(WCP_ERROR, "received a memory fd of unusable size; dropped");
 			return 0;
 		}
