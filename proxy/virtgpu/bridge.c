@@ -5,6 +5,7 @@
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -367,6 +368,23 @@ error:
 	return -1;
 }
 
+/*
+ * An empty file for a host fd of no size: no blob can be made of it, and
+ * what the guest reads from it is the same nothing. Hosts send one where
+ * a protocol wants an fd with nothing in it, such as a keymap of
+ * WL_KEYBOARD_KEYMAP_FORMAT_NO_KEYMAP (wlroots sends /dev/null).
+ */
+static int empty_file(void) {
+	int fd = memfd_create("wl-cross-proxy-empty", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+	if (fd < 0) {
+		wcp_log_errno(WCP_ERROR, "bridge: memfd_create");
+		return -1;
+	}
+	// Nothing can be written into it either.
+	fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE | F_SEAL_SEAL);
+	return fd;
+}
+
 static void handle_receive(void *data, const uint8_t *bytes, size_t len,
 	const struct wcp_cd_item *items, size_t count) {
 	struct wcp_cd_bridge *bridge = data;
@@ -386,7 +404,9 @@ static void handle_receive(void *data, const uint8_t *bytes, size_t len,
 		int fd = -1;
 		switch (items[i].type) {
 		case WCP_CD_ID_VIRTGPU_BLOB:
-			fd = channel_blob_fd(bridge->channel, items[i].id, items[i].size);
+			fd = items[i].size == 0
+				? empty_file()
+				: channel_blob_fd(bridge->channel, items[i].id, items[i].size);
 			break;
 		case WCP_CD_ID_WRITE_PIPE:
 			fd = add_write_pipe(bridge, items[i].id);

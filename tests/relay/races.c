@@ -1,9 +1,9 @@
 /*
- * Races between the guest and the host, staged with a small host
- * compositor of the test's own: a bind that crosses the removal of its
- * global, and an event that names an object the guest has just destroyed.
- * Straight to a compositor neither ends the client; through the proxy
- * neither may.
+ * Races between the guest and the host, and a host's quirks, staged with a
+ * small host compositor of the test's own: a bind that crosses the removal
+ * of its global, an event that names an object the guest has just
+ * destroyed, and a keymap that is /dev/null. Straight to a compositor none
+ * ends the client; through the proxy none may.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -25,9 +25,11 @@
 #define HOST_SOCKET "wcp-globals-host"
 
 /*
- * The host: wl_compositor, wl_output and zxdg_output_manager_v1, whose
- * objects accept every request and do nothing (a released wl_output stays
- * alive on this side, as if the release were still on its way). SIGUSR1
+ * The host: wl_compositor, wl_output, zxdg_output_manager_v1 and wl_seat,
+ * whose objects accept every request and do nothing (a released wl_output
+ * stays alive on this side, as if the release were still on its way). The
+ * seat has a keyboard without a keymap: its keymap event is of format
+ * no_keymap with /dev/null of size 0, as wlroots sends it. SIGUSR1
  * removes the wl_output global;
  * SIGUSR2 sends wl_surface.enter for the newest surface and output. It
  * writes a byte to its pipe for each thing it did: 's' started, 'b' bound
@@ -85,6 +87,32 @@ static void host_bind_xdg_output_manager(
 	wl_resource_set_dispatcher(resource, host_ignore, NULL, data, NULL);
 }
 
+static int host_seat_request(const void *impl, void *target, uint32_t opcode,
+	const struct wl_message *msg, union wl_argument *args) {
+	struct wl_resource *seat = target;
+	if (opcode != WL_SEAT_GET_KEYBOARD) {
+		return host_ignore(impl, target, opcode, msg, args);
+	}
+	struct wl_resource *keyboard = wl_resource_create(wl_resource_get_client(seat),
+		&wl_keyboard_interface, wl_resource_get_version(seat), args[0].n);
+	wl_resource_set_dispatcher(
+		keyboard, host_ignore, NULL, wl_resource_get_user_data(seat), NULL);
+	int null_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	if (null_fd < 0) {
+		_exit(4);
+	}
+	wl_keyboard_send_keymap(keyboard, WL_KEYBOARD_KEYMAP_FORMAT_NO_KEYMAP, null_fd, 0);
+	close(null_fd);
+	return 0;
+}
+
+static void host_bind_seat(struct wl_client *client, void *data, uint32_t version, uint32_t id) {
+	struct wl_resource *resource =
+		wl_resource_create(client, &wl_seat_interface, (int)version, id);
+	wl_resource_set_dispatcher(resource, host_seat_request, NULL, data, NULL);
+	wl_seat_send_capabilities(resource, WL_SEAT_CAPABILITY_KEYBOARD);
+}
+
 static int host_signal(int signal_number, void *data) {
 	struct host *host = data;
 	if (signal_number == SIGUSR1) {
@@ -120,6 +148,7 @@ static void host_run(int notify_fd) {
 		wl_global_create(display, &wl_output_interface, 3, &host, host_bind_output);
 	wl_global_create(
 		display, &zxdg_output_manager_v1_interface, 3, &host, host_bind_xdg_output_manager);
+	wl_global_create(display, &wl_seat_interface, 5, &host, host_bind_seat);
 	struct wl_event_loop *loop = wl_display_get_event_loop(display);
 	wl_event_loop_add_signal(loop, SIGUSR1, host_signal, &host);
 	wl_event_loop_add_signal(loop, SIGUSR2, host_signal, &host);
@@ -148,7 +177,7 @@ struct guest {
 	struct wcp_relay *relay;
 	struct wl_display *display;
 	struct wl_registry *registry;
-	uint32_t output_name, compositor_name, xdg_output_manager_name, removed_name;
+	uint32_t output_name, compositor_name, xdg_output_manager_name, seat_name, removed_name;
 	int enters;
 };
 
@@ -161,6 +190,8 @@ static void guest_global(void *data, struct wl_registry *registry, uint32_t name
 		guest->compositor_name = name;
 	} else if (strcmp(interface, "zxdg_output_manager_v1") == 0) {
 		guest->xdg_output_manager_name = name;
+	} else if (strcmp(interface, "wl_seat") == 0) {
+		guest->seat_name = name;
 	}
 }
 
@@ -174,8 +205,8 @@ static const struct wl_registry_listener guest_registry_listener = {
 	.global_remove = guest_global_remove,
 };
 
-/** Starts the host and the proxy before it (direct), and connects the guest. */
-static void guest_start(struct guest *guest) {
+/** Starts the host and the proxy before it, and connects the guest. */
+static void guest_start_on(struct guest *guest, enum wcp_relay_mode mode) {
 	*guest = (struct guest){0};
 	char runtime_dir[PATH_MAX];
 	test_runtime_dir_create(runtime_dir);
@@ -190,14 +221,17 @@ static void guest_start(struct guest *guest) {
 	close(notify[1]);
 	guest->host_fd = notify[0];
 	test_assert(host_next(guest->host_fd, 5000) == 's');
-	guest->relay = relay_start_on(
-		&(struct wcp_relay_host){HOST_SOCKET, runtime_dir}, WCP_RELAY_DIRECT);
+	guest->relay = relay_start_on(&(struct wcp_relay_host){HOST_SOCKET, runtime_dir}, mode);
 	guest->display = wl_display_connect(guest->relay->socket);
 	test_assert(guest->display != NULL);
 	guest->registry = wl_display_get_registry(guest->display);
 	wl_registry_add_listener(guest->registry, &guest_registry_listener, guest);
 	test_assert(wl_display_roundtrip(guest->display) >= 0);
 	test_assert(guest->output_name != 0 && guest->compositor_name != 0);
+}
+
+static void guest_start(struct guest *guest) {
+	guest_start_on(guest, WCP_RELAY_DIRECT);
 }
 
 static void guest_stop(struct guest *guest) {
@@ -275,6 +309,88 @@ TEST(event_naming_an_object_the_guest_destroyed_is_dropped) {
 	wl_compositor_destroy(compositor);
 	test_assert(wl_display_roundtrip(guest.display) >= 0);
 	guest_stop(&guest);
+}
+
+/** What the guest's keyboard was sent as its keymap. */
+struct keymap_seen {
+	int events;
+	uint32_t format, size;
+	int fd_flags; // F_GETFD of the fd that came: -1 when it was not one
+	ssize_t read; // what reading it gave
+};
+
+static void keymap(
+	void *data, struct wl_keyboard *keyboard, uint32_t format, int32_t fd, uint32_t size) {
+	struct keymap_seen *seen = data;
+	seen->events++;
+	seen->format = format;
+	seen->size = size;
+	seen->fd_flags = fcntl(fd, F_GETFD);
+	char byte;
+	seen->read = read(fd, &byte, 1);
+	close(fd);
+}
+
+static void keyboard_enter(void *data, struct wl_keyboard *keyboard, uint32_t serial,
+	struct wl_surface *surface, struct wl_array *keys) {
+}
+
+static void keyboard_leave(
+	void *data, struct wl_keyboard *keyboard, uint32_t serial, struct wl_surface *surface) {
+}
+
+static void keyboard_key(void *data, struct wl_keyboard *keyboard, uint32_t serial, uint32_t time,
+	uint32_t key, uint32_t state) {
+}
+
+static void keyboard_modifiers(void *data, struct wl_keyboard *keyboard, uint32_t serial,
+	uint32_t depressed, uint32_t latched, uint32_t locked, uint32_t group) {
+}
+
+static void keyboard_repeat_info(
+	void *data, struct wl_keyboard *keyboard, int32_t rate, int32_t delay) {
+}
+
+static const struct wl_keyboard_listener keyboard_listener = {
+	.keymap = keymap,
+	.enter = keyboard_enter,
+	.leave = keyboard_leave,
+	.key = keyboard_key,
+	.modifiers = keyboard_modifiers,
+	.repeat_info = keyboard_repeat_info,
+};
+
+/*
+ * /dev/null is memory of size 0 to the host side of cross-domain, of which
+ * no blob can be made: the guest gets an empty file in its place, and
+ * keeps its connection, as it does straight from the host (the direct
+ * case, where the fd crosses as it is).
+ */
+static void check_keymap_of_dev_null(enum wcp_relay_mode mode) {
+	struct guest guest;
+	guest_start_on(&guest, mode);
+	test_assert(guest.seat_name != 0);
+	struct wl_seat *seat =
+		wl_registry_bind(guest.registry, guest.seat_name, &wl_seat_interface, 5);
+	struct wl_keyboard *keyboard = wl_seat_get_keyboard(seat);
+	struct keymap_seen seen = {0};
+	wl_keyboard_add_listener(keyboard, &keyboard_listener, &seen);
+	test_assert(wl_display_roundtrip(guest.display) >= 0);
+	test_assert(seen.events == 1);
+	test_assert(seen.format == WL_KEYBOARD_KEYMAP_FORMAT_NO_KEYMAP && seen.size == 0);
+	test_assert(seen.fd_flags >= 0 && seen.read == 0);
+	wl_keyboard_release(keyboard);
+	wl_seat_release(seat);
+	test_assert(wl_display_roundtrip(guest.display) >= 0);
+	guest_stop(&guest);
+}
+
+TEST(keymap_of_dev_null_reaches_the_guest_direct) {
+	check_keymap_of_dev_null(WCP_RELAY_DIRECT);
+}
+
+TEST(keymap_of_dev_null_reaches_the_guest_over_cross_domain) {
+	check_keymap_of_dev_null(WCP_RELAY_EMU);
 }
 
 int main(int argc, char **argv) {
