@@ -10,7 +10,8 @@
  * The host is the test's own (fuzz_host.h), which takes whatever libwayland
  * lets through: connections live long enough to get deep, and only the
  * proxy is under test (weston 10 crashes on some of these sequences, such
- * as a popup that is its own parent).
+ * as a popup that is its own parent). It also sends random events of its
+ * own, whose fds must reach the clients.
  *
  * WCP_FUZZ_SEED and WCP_FUZZ_MESSAGES change the run (the seed is logged),
  * WCP_FUZZ_VERBOSE logs each error.
@@ -41,6 +42,7 @@ struct fuzz_stats {
 	unsigned long messages, wrong, connections, commits, shrunk;
 	unsigned long errors, by_code[8]; // connections ended with a protocol error, by code
 	unsigned long hangups_without_error;
+	unsigned long fds_in; // that came with the host's events
 };
 
 static uint64_t rng_state;
@@ -482,6 +484,12 @@ done:
 	return wrong;
 }
 
+/** Closes a connection, counting what came on it. */
+static void conn_close(struct fuzz_conn *conn, struct fuzz_stats *stats) {
+	stats->fds_in += conn->fds_in;
+	fuzz_conn_close(conn);
+}
+
 /** One step of one connection: a request, some drawing, reading. */
 static void conn_step(struct fuzz_conn *conn, const char *path, struct fuzz_stats *stats) {
 	if (conn->fd < 0) {
@@ -494,7 +502,7 @@ static void conn_step(struct fuzz_conn *conn, const char *path, struct fuzz_stat
 		test_assert(poll(&pfd, 1, 10000) == 1);
 		alive = fuzz_conn_read(conn);
 	} else if (conn->sent >= MESSAGES_PER_CONNECTION || conn->object_count == 0) {
-		fuzz_conn_close(conn); // a client going away in the middle of things
+		conn_close(conn, stats); // a client going away in the middle of things
 		return;
 	} else {
 		struct request req = {0};
@@ -514,7 +522,7 @@ static void conn_step(struct fuzz_conn *conn, const char *path, struct fuzz_stat
 			uint32_t opcode = 0;
 			struct fuzz_object *object = choose_request(conn, mutation, &opcode);
 			if (object == NULL) {
-				fuzz_conn_close(conn);
+				conn_close(conn, stats);
 				return;
 			}
 			// A destructor takes the object out of the table.
@@ -559,7 +567,7 @@ static void conn_step(struct fuzz_conn *conn, const char *path, struct fuzz_stat
 			test_log("a connection ended without a protocol error after %u requests",
 				conn->sent);
 		}
-		fuzz_conn_close(conn);
+		conn_close(conn, stats);
 	}
 }
 
@@ -691,15 +699,17 @@ static void fuzz(enum wcp_relay_mode mode, uint64_t default_seed) {
 		}
 	}
 	for (size_t i = 0; i < CONNECTIONS; i++) {
-		fuzz_conn_close(&conns[i]);
+		if (conns[i].fd >= 0) {
+			conn_close(&conns[i], &stats);
+		}
 	}
 	test_log("%lu requests (%lu built wrong) on %lu connections in %lld ms; %lu ended with "
 		 "an error (codes 0-6 and above: %lu %lu %lu %lu %lu %lu %lu %lu), %lu without "
-		 "one; %lu commits, %lu pools shrunk",
+		 "one; %lu commits, %lu pools shrunk, %lu fds from the host",
 		stats.messages, stats.wrong, stats.connections, proc_now_ms() - start, stats.errors,
 		stats.by_code[0], stats.by_code[1], stats.by_code[2], stats.by_code[3],
 		stats.by_code[4], stats.by_code[5], stats.by_code[6], stats.by_code[7],
-		stats.hangups_without_error, stats.commits, stats.shrunk);
+		stats.hangups_without_error, stats.commits, stats.shrunk, stats.fds_in);
 
 	// Every connection the proxy ended was told why.
 	if (stats.hangups_without_error > 0) {
@@ -708,6 +718,9 @@ static void fuzz(enum wcp_relay_mode mode, uint64_t default_seed) {
 	test_assert(stats.hangups_without_error == 0);
 	// The run reached deep enough to mean something.
 	test_assert(stats.errors > 0 && stats.commits > 0 && stats.shrunk > 0);
+	// Keyboards come now and then, each with a keymap; a run cut short
+	// (WCP_FUZZ_MESSAGES, or a slow machine) may have none.
+	test_assert(stats.fds_in > 0 || stats.messages < 10000);
 	test_assert(proc_alive(relay->proxy));
 	bystander_frame(&bystander);
 	bystander_disconnect(&bystander);

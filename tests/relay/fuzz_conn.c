@@ -161,6 +161,7 @@ bool fuzz_conn_read(struct fuzz_conn *conn) {
 		for (size_t i = 0; i < fd_count; i++) {
 			close(fds[i]); // keymaps and the like: not looked at
 		}
+		conn->fds_in += (unsigned int)fd_count;
 		if (n < 0 && errno == EAGAIN) {
 			return true;
 		}

@@ -57,6 +57,7 @@ struct fuzz_conn {
 	bool errored; // a wl_display.error came
 	uint32_t error_code;
 	unsigned int sent;
+	unsigned int fds_in; // fds that came with events
 };
 
 /** Connects to the socket at `path` and sends get_registry (id 2) and sync (id 3). */

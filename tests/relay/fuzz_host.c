@@ -6,6 +6,7 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -166,6 +167,186 @@ static void host_commit(struct host_surface *surface) {
 	}
 }
 
+/*
+ * Random events. A connection that binds more than wl_compositor (not the
+ * bystander) gets now and then an event the host makes up: well typed, on
+ * any of its objects, with objects of its own, strings (interface names
+ * among them, for wl_registry.global), arrays, memory of a few sizes (none
+ * too) and pipes, as a host that misbehaves might send.
+ *
+ * None makes an object. libwayland-client 1.21 loses such an event, new id
+ * and all, when it reaches an object already destroyed on the client's
+ * side, after which the next id the host gives out is refused and the
+ * connection ends; and it never frees the objects made by events it read
+ * but did not dispatch because a protocol error came with them. Either is
+ * a race of every libwayland client, proxy or not, which would end or leak
+ * connections here at random. The relay of objects the host makes is
+ * tested against sway (wl_data_offer, in relay-seat).
+ */
+
+/** A host client, as far as random events go. */
+struct host_client {
+	struct wl_listener destroy;
+	bool random_events;
+};
+
+static void host_client_destroy(struct wl_listener *listener, void *data) {
+	struct host_client *host_client = wl_container_of(listener, host_client, destroy);
+	wl_list_remove(&listener->link);
+	free(host_client);
+}
+
+static struct host_client *host_client_get(struct wl_client *client) {
+	struct host_client *host_client;
+	struct wl_listener *listener = wl_client_get_destroy_listener(client, host_client_destroy);
+	if (listener != NULL) {
+		return wl_container_of(listener, host_client, destroy);
+	}
+	host_client = calloc(1, sizeof(*host_client));
+	test_assert(host_client != NULL);
+	host_client->destroy.notify = host_client_destroy;
+	wl_client_add_destroy_listener(client, &host_client->destroy);
+	return host_client;
+}
+
+/** A random pick among a client's resources of one interface (any, for NULL). */
+struct host_pick {
+	const struct wl_interface *type;
+	struct wl_resource *chosen;
+	uint32_t seen;
+};
+
+static enum wl_iterator_result host_pick_one(struct wl_resource *resource, void *data) {
+	struct host_pick *pick = data;
+	const char *class = wl_resource_get_class(resource);
+	if (strcmp(class, "wl_display") == 0 ||
+		(pick->type != NULL && strcmp(class, pick->type->name) != 0)) {
+		return WL_ITERATOR_CONTINUE;
+	}
+	if (host_rnd(++pick->seen) == 0) {
+		pick->chosen = resource;
+	}
+	return WL_ITERATOR_CONTINUE;
+}
+
+static struct wl_resource *host_pick(struct wl_client *client, const struct wl_interface *type) {
+	struct host_pick pick = {.type = type};
+	wl_client_for_each_resource(client, host_pick_one, &pick);
+	return pick.chosen;
+}
+
+/** An fd to send: shared memory of a few sizes, or a pipe's write end. */
+static int host_random_fd(void) {
+	if (host_rnd(3) == 0) {
+		int fds[2];
+		test_assert(pipe2(fds, O_CLOEXEC) == 0);
+		close(fds[0]);
+		return fds[1];
+	}
+	static const off_t sizes[] = {0, 1, 4096, 10000};
+	int fd = memfd_create("fuzz-host", MFD_CLOEXEC);
+	test_assert(fd >= 0 && ftruncate(fd, sizes[host_rnd(4)]) == 0);
+	return fd;
+}
+
+#define HOST_EVENT_ARGS 20
+
+/**
+ * Sends a made-up event on one of the client's objects. `busy` is the object
+ * whose request is being handled: it is not ended by a destructor event.
+ */
+static void host_random_event(struct wl_client *client, struct wl_resource *busy) {
+	// Keyboards now and then: their keymap is the event with an fd.
+	struct wl_resource *target =
+		host_rnd(4) == 0 ? host_pick(client, &wl_keyboard_interface) : NULL;
+	if (target == NULL) {
+		target = host_pick(client, NULL);
+	}
+	const struct wcp_interface_meta *meta =
+		target != NULL ? metadata_find(wl_resource_get_class(target)) : NULL;
+	if (meta == NULL || meta->interface->event_count == 0) {
+		return;
+	}
+	uint32_t opcode = host_rnd((uint32_t)meta->interface->event_count);
+	const struct wl_message *msg = &meta->interface->events[opcode];
+	int version = wl_resource_get_version(target);
+	bool destructor = opcode < 32 && (meta->destructor_events & (1u << opcode));
+	if (fuzz_conn_since(msg) > (uint32_t)version || (destructor && target == busy) ||
+		strchr(msg->signature, 'n') != NULL) {
+		return;
+	}
+	union wl_argument args[HOST_EVENT_ARGS] = {0};
+	int fds[HOST_EVENT_ARGS];
+	size_t fd_count = 0;
+	struct wl_array arrays[HOST_EVENT_ARGS];
+	size_t array_count = 0;
+	char strings[HOST_EVENT_ARGS][32];
+	bool complete = true, nullable;
+	int arg = 0;
+	for (const char *p = fuzz_conn_next_arg(msg->signature, &nullable);
+		*p != '\0' && arg < HOST_EVENT_ARGS && complete;
+		p = fuzz_conn_next_arg(p + 1, &nullable), arg++) {
+		switch (*p) {
+		case 'i':
+		case 'u':
+		case 'f':
+			args[arg].u = host_rnd(4) == 0 ? host_rng >> 32 : host_rnd(16);
+			break;
+		case 's':
+			if (nullable && host_rnd(4) == 0) {
+				args[arg].s = NULL;
+			} else if (host_rnd(2) == 0) {
+				// A name the proxy knows (for wl_registry.global).
+				args[arg].s = host_globals[host_rnd(
+					sizeof(host_globals) / sizeof(host_globals[0]))];
+			} else {
+				size_t len = host_rnd(sizeof(strings[0]) - 1);
+				for (size_t i = 0; i < len; i++) {
+					strings[arg][i] = (char)('a' + host_rnd(26));
+				}
+				strings[arg][len] = '\0';
+				args[arg].s = strings[arg];
+			}
+			break;
+		case 'o':
+			args[arg].o = host_rnd(8) == 0 && nullable
+				? NULL
+				: (struct wl_object *)host_pick(client, msg->types[arg]);
+			complete = args[arg].o != NULL || nullable;
+			break;
+		case 'a': {
+			struct wl_array *array = &arrays[array_count++];
+			wl_array_init(array);
+			uint32_t len = host_rnd(33);
+			uint8_t *bytes = wl_array_add(array, len);
+			test_assert(len == 0 || bytes != NULL);
+			for (uint32_t i = 0; i < len; i++) {
+				bytes[i] = (uint8_t)host_rnd(256);
+			}
+			args[arg].a = array;
+			break;
+		}
+		case 'h':
+			fds[fd_count] = host_random_fd();
+			args[arg].h = fds[fd_count++];
+			break;
+		}
+	}
+	if (complete) {
+		// libwayland sends copies of the fds.
+		wl_resource_post_event_array(target, opcode, args);
+	}
+	for (size_t i = 0; i < fd_count; i++) {
+		close(fds[i]);
+	}
+	for (size_t i = 0; i < array_count; i++) {
+		wl_array_release(&arrays[i]);
+	}
+	if (complete && destructor) {
+		wl_resource_destroy(target);
+	}
+}
+
 static int host_dispatch(const void *impl, void *target, uint32_t opcode,
 	const struct wl_message *msg, union wl_argument *args) {
 	struct wl_resource *resource = target;
@@ -204,6 +385,15 @@ static int host_dispatch(const void *impl, void *target, uint32_t opcode,
 			} else {
 				wl_resource_set_dispatcher(made, host_dispatch, NULL, NULL, NULL);
 			}
+			if (strcmp(type->name, "wl_keyboard") == 0 &&
+				host_client_get(client)->random_events) {
+				// A keymap first, as compositors send, of one of the
+				// fds random events send.
+				int fd = host_random_fd();
+				wl_keyboard_send_keymap(made, WL_KEYBOARD_KEYMAP_FORMAT_XKB_V1, fd,
+					host_rnd(10001));
+				close(fd);
+			}
 		}
 	}
 	if (is_surface) {
@@ -214,6 +404,9 @@ static int host_dispatch(const void *impl, void *target, uint32_t opcode,
 		} else if (opcode == WL_SURFACE_COMMIT) {
 			host_commit(surface);
 		}
+	}
+	if (host_client_get(client)->random_events && host_rnd(8) == 0) {
+		host_random_event(client, resource);
 	}
 	const struct wcp_interface_meta *meta = metadata_find(class);
 	if (meta != NULL && fuzz_conn_is_destructor(meta->interface, opcode)) {
@@ -230,6 +423,9 @@ static void host_bind(struct wl_client *client, void *data, uint32_t version, ui
 		return;
 	}
 	wl_resource_set_dispatcher(resource, host_dispatch, NULL, NULL, NULL);
+	if (strcmp(interface->name, "wl_compositor") != 0) {
+		host_client_get(client)->random_events = true;
+	}
 }
 
 static int host_terminate(int signal_number, void *data) {

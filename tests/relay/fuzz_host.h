@@ -9,7 +9,8 @@
  * relays, takes every request and checks only what libwayland checks
  * (wl_shm is libwayland's own). At each commit it ends the surface's frame
  * callbacks and releases the buffer replaced, or keeps it for a few
- * commits, as compositors sometimes do (`seed` picks which).
+ * commits, as compositors sometimes do (`seed` picks which). Now and then
+ * it sends a fuzzing connection an event of its own making, fds included.
  */
 
 /** Forks the host, listening on `socket_name` in $XDG_RUNTIME_DIR; its pid. */
