@@ -136,6 +136,13 @@ void client_flush_host(struct wcp_client *client) {
 		}
 		return;
 	}
+	if (wl_display_get_error(client->host) != 0) {
+		// libwayland-client has given the connection up (a write inside
+		// the marshalling of a request failed): its flush reports that
+		// error, EAGAIN among them, from now on, and no write will come.
+		relay_host_error(client);
+		return;
+	}
 	if (flush_errno == EAGAIN) {
 		client->host_flush_pending = true;
 		wl_event_source_fd_update(
