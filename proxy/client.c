@@ -3,9 +3,11 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <malloc.h>
+#include <poll.h>
 #include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <time.h>
 #include <unistd.h>
 #include <wayland-client.h>
 
@@ -16,6 +18,15 @@
 #include "virtgpu/bridge.h"
 #include "wayland/forward.h"
 #include "wayland/registry.h"
+
+/** How long a request waits for the host to take what is queued before it. */
+#define WCP_HOST_WRITE_WAIT_MS 2000
+
+static long long monotonic_ms(void) {
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
 
 static void client_destroy(struct wcp_client *client) {
 	struct wcp_server *server = client->server;
@@ -119,43 +130,110 @@ static void read_host(struct wcp_client *client) {
 	}
 }
 
-void client_flush_host(struct wcp_client *client) {
+/**
+ * Writes out what libwayland-client has queued, and passes it on over the
+ * bridge; 0 once all of it went, else the flush's errno (EAGAIN: the socket
+ * is full). It reads nothing, so it may run amid a dispatch.
+ */
+static int flush_host(struct wcp_client *client) {
 	int sent = wl_display_flush(client->host);
 	int flush_errno = errno; // the bridge's own calls may change errno
-	if (client->bridge != NULL) {
-		if (sent > 0) {
-			// Straight on to the host, without a trip through the event loop.
-			bridge_pump(client->bridge);
-		}
-		bridge_flush(client->bridge);
+	if (client->bridge != NULL && (sent > 0 || flush_errno == EAGAIN)) {
+		// Straight on to the host, without a trip through the event loop
+		// (after a short write too: the socket pair has room again).
+		bridge_pump(client->bridge);
 	}
 	if (sent >= 0) {
+		client->host_queued = 0;
+		client->host_fds_queued = 0;
 		if (client->host_flush_pending) {
 			client->host_flush_pending = false;
 			wl_event_source_fd_update(client->host_source, WL_EVENT_READABLE);
 		}
-		return;
+		return 0;
 	}
 	if (wl_display_get_error(client->host) != 0) {
 		// libwayland-client has given the connection up (a write inside
 		// the marshalling of a request failed): its flush reports that
 		// error, EAGAIN among them, from now on, and no write will come.
-		relay_host_error(client);
-		return;
+		return wl_display_get_error(client->host) == EAGAIN ? EIO : flush_errno;
 	}
-	if (flush_errno == EAGAIN) {
+	if (flush_errno == EAGAIN && !client->host_flush_pending) {
 		client->host_flush_pending = true;
 		wl_event_source_fd_update(
 			client->host_source, WL_EVENT_READABLE | WL_EVENT_WRITABLE);
+	}
+	return flush_errno;
+}
+
+void client_flush_host(struct wcp_client *client) {
+	if (client->fail_idle != NULL) {
+		return; // on its way out
+	}
+	int err = flush_host(client);
+	if (client->bridge != NULL) {
+		bridge_flush(client->bridge);
+	}
+	if (client->host_broken) {
+		read_host(client); // why client_host_reserve found it over
+		if (client->fail_idle == NULL) {
+			client_fail(client, "the host connection failed");
+		}
 		return;
 	}
-	if (flush_errno == EPIPE) {
+	if (err == 0 || err == EAGAIN) {
+		return;
+	}
+	if (err == EPIPE && wl_display_get_error(client->host) == 0) {
 		// The host hung up, most likely after a protocol error that is
 		// still to be read: reading finds it, or the end.
 		read_host(client);
 		return;
 	}
 	relay_host_error(client);
+}
+
+/* libwayland-client's output buffer (connection.c in libwayland 1.21). */
+#define HOST_BUFFER_BYTES 4096
+#define HOST_BUFFER_FDS 28
+
+bool client_host_reserve(struct wcp_client *client, size_t bytes, size_t fds) {
+	if (client->fail_idle != NULL || client->host_broken) {
+		return false;
+	}
+	if (client->host_queued + bytes <= HOST_BUFFER_BYTES &&
+		client->host_fds_queued + fds <= HOST_BUFFER_FDS) {
+		client->host_queued += bytes;
+		client->host_fds_queued += fds;
+		return true;
+	}
+	// The loop waits for this client's host alone, and for a while only:
+	// libwayland-client would end the connection at once.
+	long long deadline = monotonic_ms() + WCP_HOST_WRITE_WAIT_MS;
+	int err;
+	while ((err = flush_host(client)) == EAGAIN) {
+		long long left = deadline - monotonic_ms();
+		// Over cross-domain flush_host has emptied the socket pair: it is
+		// tried again at once, as nothing else would empty it meanwhile.
+		struct pollfd pfd = {wl_display_get_fd(client->host), POLLOUT, 0};
+		if (left <= 0 ||
+			(client->bridge == NULL && poll(&pfd, 1, (int)left) < 0 &&
+				errno != EINTR)) {
+			wl_client_post_implementation_error(client->client,
+				"the host compositor does not read what the client sends");
+			client_fail(client, "the host compositor stopped reading its connection");
+			return false;
+		}
+	}
+	if (err != 0) {
+		// The connection is over; the loop's own flush reads why (the
+		// host's error, as a rule) once this dispatch is done.
+		client->host_broken = true;
+		return false;
+	}
+	client->host_queued = bytes;
+	client->host_fds_queued = fds;
+	return true;
 }
 
 void client_read_delivered(struct wcp_client *client) {

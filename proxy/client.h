@@ -19,6 +19,8 @@ struct wcp_client {
 	struct wcp_cd_bridge *bridge; // NULL in direct mode
 	struct wl_event_source *host_source;
 	bool host_flush_pending; // the host socket was full
+	size_t host_queued, host_fds_queued; // at most, in libwayland-client's buffer
+	bool host_broken; // a flush found the connection over; requests are dropped
 	bool host_delivered; // the bridge wrote host data that is not read yet
 	struct wl_event_source *fail_idle; // set once the client is to be dropped
 
@@ -41,6 +43,24 @@ struct wcp_client *client_create(struct wcp_server *server, struct wl_client *wl
 
 /** Sends what is queued for the host; called before the loop sleeps. */
 void client_flush_host(struct wcp_client *client);
+
+/**
+ * Makes room for requests of `bytes` bytes and `fds` fds to the host in
+ * libwayland-client's buffer, which is of 4 KiB and 28 fds; called before
+ * they are marshalled. libwayland-client 1.21 writes a full buffer out
+ * inside the marshalling of a request, and gives the connection up if the
+ * socket takes nothing then; so, when they would fill it, what is queued
+ * goes out first, waiting (up to 2 s) for a host that reads slowly. False
+ * when the client is being ended or its host connection is over: the
+ * request is to be dropped. It reads nothing from the host, so it may run
+ * amid the dispatch of host events as well as of guest requests.
+ */
+
+/** What an interceptor may send beside the request it handles (a commit's attach, pool). */
+#define WCP_HOST_INTERCEPT_BYTES 128
+#define WCP_HOST_INTERCEPT_FDS 1
+
+bool client_host_reserve(struct wcp_client *client, size_t bytes, size_t fds);
 
 /**
  * Reads and dispatches host data that the bridge has just written, without

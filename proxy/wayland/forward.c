@@ -319,6 +319,33 @@ static void dispatch_local(struct wcp_object *object, uint32_t opcode, const str
 		"%s.%s is not implemented", object->meta->interface->name, msg->name);
 }
 
+/** The size of a message on the wire, and in *fds the fds it carries. */
+static size_t message_size(
+	const struct wl_message *msg, const union wl_argument *args, size_t *fds) {
+	char types[MAX_ARGS];
+	size_t count = parse_signature(msg->signature, types);
+	size_t size = 8;
+	*fds = 0;
+	for (size_t i = 0; i < count; i++) {
+		switch (types[i]) {
+		case 'h':
+			(*fds)++;
+			break;
+		case 's':
+			size += 4 +
+				(args[i].s != NULL ? (strlen(args[i].s) + 1 + 3) & ~(size_t)3 : 0);
+			break;
+		case 'a':
+			size += 4 + (args[i].a != NULL ? (args[i].a->size + 3) & ~(size_t)3 : 0);
+			break;
+		default:
+			size += 4;
+			break;
+		}
+	}
+	return size;
+}
+
 static int dispatch_request(const void *impl, void *target, uint32_t opcode,
 	const struct wl_message *msg, union wl_argument *args) {
 	struct wl_resource *resource = target;
@@ -340,6 +367,15 @@ static int dispatch_request(const void *impl, void *target, uint32_t opcode,
 	wcp_interceptor_func_t intercept = object->client->bridge != NULL
 		? interceptor_find(object->meta->interface, opcode)
 		: NULL;
+	size_t fds, size = message_size(msg, args, &fds);
+	if (intercept != NULL) {
+		size += WCP_HOST_INTERCEPT_BYTES;
+		fds += WCP_HOST_INTERCEPT_FDS;
+	}
+	if (!client_host_reserve(object->client, size, fds)) {
+		drop_request(object, opcode, msg, args); // the client is being ended
+		return 0;
+	}
 	if (intercept != NULL) {
 		intercept(object, opcode, msg, args);
 	} else {

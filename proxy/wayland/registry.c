@@ -57,6 +57,12 @@ static void handle_bind(struct wl_client *wl_client, struct wl_resource *registr
 		forward_create_inert(client, resource);
 		return;
 	}
+	// name, interface, version and id, as on the guest's wire
+	size_t size = 8 + 4 + 4 + ((strlen(interface) + 1 + 3) & ~(size_t)3) + 4 + 4;
+	if (!client_host_reserve(client, size, 0)) {
+		forward_create_inert(client, resource); // the client is being ended
+		return;
+	}
 	struct wl_proxy *proxy = wl_registry_bind(client->host_registry, name, type, version);
 	forward_create(client, resource, proxy);
 }
@@ -95,6 +101,10 @@ static void display_sync(struct wcp_client *client, uint32_t id) {
 		wl_resource_create(client->client, &wl_callback_interface, 1, id);
 	if (callback == NULL) {
 		wl_client_post_no_memory(client->client);
+		return;
+	}
+	if (!client_host_reserve(client, 12, 0)) {
+		forward_create_inert(client, callback); // the client is being ended
 		return;
 	}
 	// A relayed pair: the host's done is the guest's done.

@@ -370,7 +370,10 @@ static void handle_host_freed(void *data) {
 		}
 		return;
 	}
-	if (!present(object, surface, buffer, NULL, 0, 0) || surface->owed) {
+	// attach, damage and commit, and maybe a new host buffer's pool
+	if (!client_host_reserve(
+		    object->client, WCP_HOST_INTERCEPT_BYTES + 32, WCP_HOST_INTERCEPT_FDS) ||
+		!present(object, surface, buffer, NULL, 0, 0) || surface->owed) {
 		return;
 	}
 	struct wl_surface *host = (struct wl_surface *)object->proxy;

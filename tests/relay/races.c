@@ -2,8 +2,9 @@
  * Races between the guest and the host, and a host's quirks, staged with a
  * small host compositor of the test's own: a bind that crosses the removal
  * of its global, an event that names an object the guest has just
- * destroyed, and a keymap that is /dev/null. Straight to a compositor none
- * ends the client; through the proxy none may.
+ * destroyed, a keymap that is /dev/null, and a host that stops reading
+ * while a guest sends more than the sockets hold. Straight to a compositor
+ * none ends the client; through the proxy none may.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -23,11 +24,14 @@
 #include "xdg-output-unstable-v1-client-protocol.h"
 
 #define HOST_SOCKET "wcp-globals-host"
+#define HOST_STALL_SCALE 99 // wl_surface.set_buffer_scale(99) stalls the host
+#define HOST_STALL_MS 500
 
 /*
  * The host: wl_compositor, wl_output, zxdg_output_manager_v1 and wl_seat,
  * whose objects accept every request and do nothing (a released wl_output
- * stays alive on this side, as if the release were still on its way). The
+ * stays alive on this side, as if the release were still on its way), and
+ * a wl_surface.set_buffer_scale(99) stalls it for half a second. The
  * seat has a keyboard without a keymap: its keymap event is of format
  * no_keymap with /dev/null of size 0, as wlroots sends it. SIGUSR1
  * removes the wl_output global;
@@ -52,6 +56,9 @@ static int host_ignore(const void *impl, void *target, uint32_t opcode,
 	const struct wl_message *msg, union wl_argument *args) {
 	struct wl_resource *resource = target;
 	struct host *host = wl_resource_get_user_data(resource);
+	if (strcmp(msg->name, "set_buffer_scale") == 0 && args[0].i == HOST_STALL_SCALE) {
+		proc_sleep_ms(HOST_STALL_MS); // reading nothing meanwhile
+	}
 	for (const char *p = msg->signature; *p != '\0'; p++) {
 		if (*p == 'n') {
 			// create_surface, create_region, get_xdg_output: the first argument.
@@ -391,6 +398,52 @@ TEST(keymap_of_dev_null_reaches_the_guest_direct) {
 
 TEST(keymap_of_dev_null_reaches_the_guest_over_cross_domain) {
 	check_keymap_of_dev_null(WCP_RELAY_EMU);
+}
+
+/*
+ * A guest sends far more than the sockets hold while the host reads
+ * nothing. libwayland-client 1.21 gives a connection up when a request
+ * fills its buffer and the socket takes nothing; the proxy makes room
+ * first, waiting for the host, so the guest keeps its connection and the
+ * host gets every request. Over cross-domain the bridge empties its
+ * socket pair at every flush and the proxy never waits: that case shows
+ * the path holds as well.
+ */
+static void check_burst_to_a_stalled_host(enum wcp_relay_mode mode) {
+	struct guest guest;
+	guest_start_on(&guest, mode);
+	struct wl_compositor *compositor = wl_registry_bind(
+		guest.registry, guest.compositor_name, &wl_compositor_interface, 4);
+	struct wl_surface *surface = wl_compositor_create_surface(compositor);
+	struct wl_region *region = wl_compositor_create_region(compositor);
+	wl_surface_set_buffer_scale(surface, HOST_STALL_SCALE);
+	// 600 KiB of wl_region.add, sent as a client that minds a full socket
+	// does: flushed often, waiting until the socket takes more.
+	int fd = wl_display_get_fd(guest.display);
+	long long start = proc_now_ms();
+	for (int i = 0; i < 25600; i++) {
+		wl_region_add(region, i, 0, 1, 1);
+		while (i % 100 == 99 && wl_display_flush(guest.display) < 0) {
+			test_assert(errno == EAGAIN);
+			struct pollfd pfd = {.fd = fd, .events = POLLOUT};
+			test_assert(poll(&pfd, 1, 10000) == 1);
+		}
+	}
+	test_assert(wl_display_roundtrip(guest.display) >= 0);
+	test_log("the burst and a round trip took %lld ms", proc_now_ms() - start);
+	wl_region_destroy(region);
+	wl_surface_destroy(surface);
+	wl_compositor_destroy(compositor);
+	test_assert(wl_display_roundtrip(guest.display) >= 0);
+	guest_stop(&guest);
+}
+
+TEST(burst_waits_for_a_stalled_host_direct) {
+	check_burst_to_a_stalled_host(WCP_RELAY_DIRECT);
+}
+
+TEST(burst_waits_for_a_stalled_host_over_cross_domain) {
+	check_burst_to_a_stalled_host(WCP_RELAY_EMU);
 }
 
 int main(int argc, char **argv) {
