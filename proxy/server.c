@@ -145,13 +145,22 @@ static bool try_socket(struct wcp_server *server, const char *dir, const char *n
 		release_lock(server);
 		return false;
 	}
-	unlink(server->socket_path);
+	// Made under a name of its own and renamed once it listens, so that a
+	// client that finds the socket never finds it refusing connections.
+	len = snprintf(addr.sun_path, sizeof(addr.sun_path), "%s.new", server->socket_path);
+	if (len < 0 || (size_t)len >= sizeof(addr.sun_path)) {
+		wcp_log(WCP_ERROR, "socket path %s.new is too long", server->socket_path);
+		release_lock(server);
+		return false;
+	}
+	unlink(addr.sun_path);
 	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	memcpy(addr.sun_path, server->socket_path, (size_t)len + 1);
-	if (fd < 0 || bind(fd, (struct sockaddr *)&addr, sizeof(addr)) < 0 || listen(fd, 128) < 0) {
+	if (fd < 0 || bind(fd, (struct sockaddr *)&addr, sizeof(addr)) < 0 || listen(fd, 128) < 0 ||
+		rename(addr.sun_path, server->socket_path) < 0) {
 		wcp_log_errno(WCP_ERROR, "cannot listen on %s", server->socket_path);
 		if (fd >= 0) {
 			close(fd);
+			unlink(addr.sun_path);
 		}
 		release_lock(server);
 		return false;

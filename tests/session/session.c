@@ -168,6 +168,44 @@ TEST_OPTS(the_default_socket_is_the_first_free_wayland_n, .timeout_s = 60) {
 	weston_stop(weston);
 }
 
+/*
+ * The socket appears only once it listens: a client that connects the
+ * moment it finds it is served, even when the proxy is slow between its
+ * bind and its listen (a library preloaded into it makes it so).
+ */
+TEST_OPTS(a_socket_that_appears_takes_connections, .timeout_s = 60) {
+	struct wcp_weston *weston = weston_start(NULL);
+	char host[128], preload[PATH_MAX + 16], asan[512], path[PATH_MAX + 32];
+	test_format(host, sizeof(host), "--host-display=%s", weston->socket);
+	test_format(preload, sizeof(preload), "LD_PRELOAD=%s", env_path("WCP_SLOW_LISTEN"));
+	// A sanitized proxy accepts a library preloaded before its runtime.
+	const char *options = getenv("ASAN_OPTIONS");
+	test_format(asan, sizeof(asan), "ASAN_OPTIONS=%s%sverify_asan_link_order=0",
+		options != NULL ? options : "", options != NULL && options[0] != '\0' ? ":" : "");
+	test_format(path, sizeof(path), "%s/wcp-slow", weston->runtime_dir);
+	const char *argv[] = {
+		env_path("WCP_PROXY"), "--device=none", host, "--socket=wcp-slow", NULL};
+	const char *env[] = {preload, asan, NULL};
+	struct wcp_proc *proxy = proc_spawn(argv, &(struct wcp_proc_opts){.env = env});
+	struct stat st;
+	long long deadline = proc_now_ms() + START_TIMEOUT_MS;
+	while (stat(path, &st) != 0) {
+		test_assert(proc_alive(proxy) && proc_now_ms() < deadline);
+		proc_sleep_ms(1);
+	}
+	struct sockaddr_un addr = {.sun_family = AF_UNIX};
+	test_format(addr.sun_path, sizeof(addr.sun_path), "%s", path);
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	int ret = connect(fd, (struct sockaddr *)&addr, sizeof(addr));
+	if (ret != 0) {
+		test_fail("connecting the moment %s appeared: %s", path, strerror(errno));
+	}
+	close(fd);
+	expect_client_works("WAYLAND_DISPLAY=wcp-slow");
+	test_assert(proc_stop(proxy, WCP_PROC_GRACE_MS) == 0);
+	weston_stop(weston);
+}
+
 /* --- --check ---------------------------------------------------------- */
 
 /** Runs --check against an emulator started with `switches`; its exit code and output. */
