@@ -673,10 +673,11 @@ void report_markdown(const struct wcp_results *results, FILE *out) {
 	fprintf(out,
 		"Each path ran %" PRIu32 " times per scenario, interleaved (A B C D … A B C D …),"
 		" for %" PRIu32 " ms after a %" PRIu32 " ms warm-up; the whole run took %.0f s."
-		" CPU is utime + stime from /proc/PID/stat (10 ms ticks) over the measured"
-		" window; for waypipe, \"relay\" is both of its processes, and for the two"
-		" forwarders, \"relay\" is the one the client connects to and \"emulator\""
-		" the one that connects to weston.\n\n",
+		" CPU is user + system time, from each process's CPU-time clock"
+		" (clock_getcpuclockid, to the nanosecond), over the measured window; for"
+		" waypipe, \"relay\" is both of its processes, and for the two forwarders,"
+		" \"relay\" is the one the client connects to and \"emulator\" the one that"
+		" connects to weston.\n\n",
 		st->reps, st->duration_ms, st->warmup_ms, results->wall_s);
 	for (size_t s = 0; s < results->scenario_count; s++) {
 		scenario_table(results, s, out);
@@ -708,8 +709,8 @@ void report_raw(const struct wcp_results *results, FILE *out) {
 				fprintf(out,
 					"sample scenario=%s path=%s rep=%" PRIu32
 					" ok=%d frames=%" PRIu64
-					" elapsed_s=%.6f rate=%.3f relay_cpu_s=%.3f emu_cpu_s=%.3f"
-					" weston_cpu_s=%.3f client_cpu_s=%.3f damage_bytes=%" PRIu64
+					" elapsed_s=%.6f rate=%.3f relay_cpu_s=%.6f emu_cpu_s=%.6f"
+					" weston_cpu_s=%.6f client_cpu_s=%.6f damage_bytes=%" PRIu64
 					" copy_bytes=%" PRIu64
 					" copy_ms=%.6g relay_wait_s=%.6g emu_wait_s=%.6g"
 					" weston_wait_s=%.6g client_wait_s=%.6g"

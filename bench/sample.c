@@ -6,10 +6,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
-/** Reads pgrp and utime + stime (in clock ticks) from /proc/PID/stat. */
-static bool read_stat(pid_t pid, pid_t *pgrp, uint64_t *ticks) {
+/** Reads the process group of `pid` from /proc/PID/stat. */
+static bool read_pgrp(pid_t pid, pid_t *pgrp) {
 	char path[64], line[1024];
 	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
 	FILE *f = fopen(path, "re");
@@ -25,23 +26,28 @@ static bool read_stat(pid_t pid, pid_t *pgrp, uint64_t *ticks) {
 		return false;
 	}
 	int pg;
-	unsigned long long utime, stime;
-	// Fields 3 (state) to 15 (stime); pgrp is field 5.
-	if (sscanf(p + 1, " %*c %*d %d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &pg, &utime,
-		    &stime) != 3) {
+	// Fields 3 (state) to 5 (pgrp).
+	if (sscanf(p + 1, " %*c %*d %d", &pg) != 1) {
 		return false;
 	}
 	*pgrp = pg;
-	*ticks = utime + stime;
 	return true;
 }
 
-static double ticks_to_seconds(uint64_t ticks) {
-	static long hz;
-	if (hz <= 0) {
-		hz = sysconf(_SC_CLK_TCK);
+/*
+ * The CPU time of `pid` so far, user and system, of all its threads (those
+ * that have exited included), to the nanosecond: the process's CPU-time
+ * clock. /proc/PID/stat counts the same in clock ticks, 10 ms apart, which
+ * is coarse next to a frame. False if the process is gone.
+ */
+static bool read_cpu(pid_t pid, double *seconds) {
+	clockid_t clock;
+	struct timespec now;
+	if (clock_getcpuclockid(pid, &clock) != 0 || clock_gettime(clock, &now) != 0) {
+		return false;
 	}
-	return (double)ticks / (double)(hz > 0 ? hz : 100);
+	*seconds = (double)now.tv_sec + (double)now.tv_nsec / 1e9;
+	return true;
 }
 
 /* Whether this kernel keeps scheduler statistics (CONFIG_SCHED_INFO). Asked once. */
@@ -95,14 +101,15 @@ static bool read_wait(pid_t pid, uint64_t *ns) {
  */
 static bool read_times(pid_t pid, pid_t pgid, struct wcp_times *out) {
 	pid_t pgrp;
-	uint64_t ticks, ns = 0;
-	if (!read_stat(pid, &pgrp, &ticks) || (pgid > 0 && pgrp != pgid)) {
+	uint64_t ns = 0;
+	double cpu;
+	if (!read_pgrp(pid, &pgrp) || (pgid > 0 && pgrp != pgid)) {
 		return false;
 	}
-	if (have_schedstat() && !read_wait(pid, &ns)) {
+	if (!read_cpu(pid, &cpu) || (have_schedstat() && !read_wait(pid, &ns))) {
 		return false;
 	}
-	out->cpu = ticks_to_seconds(ticks);
+	out->cpu = cpu;
 	out->wait = have_schedstat() ? (double)ns / 1e9 : NAN;
 	return true;
 }

@@ -7,8 +7,8 @@
 #include <sys/types.h>
 
 /**
- * What the benchmark reads from /proc about the processes it measures: CPU
- * time (utime + stime of /proc/PID/stat), time spent runnable but waiting
+ * What the benchmark reads about the processes it measures: CPU time (the
+ * process's CPU-time clock, in nanoseconds), time spent runnable but waiting
  * for a CPU (the run-queue delay of /proc/PID/schedstat) and memory
  * (/proc/PID/status).
  */
