@@ -1,8 +1,9 @@
 /*
- * The benchmark in its quick mode, on its smallest scenario, direct, through the proxy and
- * emulator, and through the two bare forwarders that stand in their place: its output is
- * well-formed and every measurement delivered frames. No timing is checked: the machines
- * that run the tests are shared.
+ * The benchmark in its quick mode, on its smallest scenario and the round trip, direct,
+ * through the proxy and emulator, and through the two bare forwarders that stand in their
+ * place: its output is well-formed, every measurement delivered frames, and the targets'
+ * figures by repetition are those of the samples. No timing is checked: the machines that
+ * run the tests are shared.
  */
 #include <inttypes.h>
 #include <limits.h>
@@ -19,6 +20,7 @@
 #include "util/copy.h"
 
 #define SCENARIO "1080p-rects-sync"
+#define ROUNDTRIP "roundtrip"
 #define REPS 2 // what --quick runs
 // 8 rectangles of 1920/30 x 1080/30 pixels, 4 bytes each, where they do not overlap.
 #define MAX_DAMAGE_BYTES (8 * 64 * 36 * 4)
@@ -86,22 +88,57 @@ enum quick_path {
 };
 
 /**
- * Checks one "sample" line of the raw output and returns its path; adds the
- * relay's and the emulator's waits to relayed_wait[path].
+ * A repetition's figure as the test works it out from the raw output, and
+ * how far that may be from the benchmark's own, which it rounds only when
+ * it prints it.
  */
-static enum quick_path check_sample(const char *line, double relayed_wait[QUICK_PATHS]) {
+struct figure {
+	double value, slack;
+};
+
+/** What the samples give, for the targets' figures by repetition. */
+struct quick_samples {
+	int count[2][QUICK_PATHS]; // of SCENARIO, of the round trip
+	double trip_rate[QUICK_PATHS][REPS]; // round trips/s, printed with 3 decimals
+	struct figure relay_ms[REPS]; // the proxy's CPU per frame in SCENARIO
+};
+
+/**
+ * Checks one "sample" line of the raw output and files its figures in *out;
+ * adds the relay's and the emulator's waits to relayed_wait[path].
+ */
+static void check_sample(
+	const char *line, struct quick_samples *out, double relayed_wait[QUICK_PATHS]) {
 	char scenario[64], path[32];
 	test_assert(field(line, "scenario", scenario, sizeof(scenario)));
-	test_assert(strcmp(scenario, SCENARIO) == 0);
+	bool trip = strcmp(scenario, ROUNDTRIP) == 0;
+	test_assert(trip || strcmp(scenario, SCENARIO) == 0);
 	test_assert(field(line, "path", path, sizeof(path)));
 	test_assert(strcmp(path, "direct") == 0 || strcmp(path, "emu") == 0 ||
 		strcmp(path, "forward") == 0);
 	bool emu = strcmp(path, "emu") == 0;
 	bool forward = strcmp(path, "forward") == 0;
+	enum quick_path kind = emu ? QUICK_EMU : forward ? QUICK_FORWARD : QUICK_DIRECT;
+	double rep = number(line, "rep");
+	test_assert(rep >= 1 && rep <= REPS);
+	size_t r = (size_t)rep - 1;
 	test_assert(number(line, "ok") == 1);
 	test_assert(number(line, "frames") >= 1);
 	test_assert(number(line, "elapsed_s") > 0);
 	test_assert(number(line, "rate") > 0);
+	out->count[trip ? 1 : 0][kind]++;
+	if (trip) {
+		// Round trips damage and copy nothing.
+		test_assert(number(line, "damage_bytes") == 0 && number(line, "copy_bytes") == 0);
+		out->trip_rate[kind][r] = number(line, "rate");
+		return;
+	}
+	if (emu) {
+		// CPU seconds are printed with 6 decimals.
+		double frames = number(line, "frames");
+		out->relay_ms[r] = (struct figure){
+			number(line, "relay_cpu_s") * 1000.0 / frames, 0.5e-6 * 1000.0 / frames};
+	}
 	double damage = number(line, "damage_bytes");
 	test_assert(damage > 0 && damage <= MAX_DAMAGE_BYTES);
 	// Over cross-domain the proxy copies at least the damage (more while a host
@@ -119,9 +156,73 @@ static enum quick_path check_sample(const char *line, double relayed_wait[QUICK_
 	test_assert(!emu || number(line, "proxy_shmem_kib") > 0);
 	// The forwarders are measured as the proxy and the emulator are.
 	test_assert(emu || forward || number(line, "relay_cpu_s") == 0);
-	enum quick_path kind = emu ? QUICK_EMU : forward ? QUICK_FORWARD : QUICK_DIRECT;
 	check_waits(line, emu || forward, &relayed_wait[kind]);
-	return kind;
+}
+
+/**
+ * Whether `printed`, with 6 significant digits, is the figure `f`, which
+ * the test worked out from rounded figures.
+ */
+static bool printed_as(double printed, struct figure f) {
+	return fabs(printed - f.value) <= 1e-5 * fabs(f.value) + f.slack;
+}
+
+static bool meets(double value, double limit, bool at_most) {
+	return at_most ? value <= limit : value >= limit;
+}
+
+/**
+ * Checks a "target" line's figures by repetition against each repetition's
+ * own figure in `figures`.
+ */
+static void check_by_rep(const char *line, const struct figure figures[REPS], bool at_most) {
+	double limit = number(line, "limit");
+	struct figure lo = figures[0], hi = figures[0];
+	int surely_met = 0, maybe_met = 0;
+	for (size_t r = 0; r < REPS; r++) {
+		struct figure f = figures[r];
+		lo = f.value < lo.value ? f : lo;
+		hi = f.value > hi.value ? f : hi;
+		// A figure as near the limit as the rounding may have met it or not.
+		bool low = meets(f.value - f.slack, limit, at_most);
+		bool high = meets(f.value + f.slack, limit, at_most);
+		surely_met += low && high ? 1 : 0;
+		maybe_met += low || high ? 1 : 0;
+	}
+	test_assert(number(line, "reps") == REPS);
+	double met = number(line, "reps_met");
+	test_assert(met >= surely_met && met <= maybe_met);
+	test_assert(printed_as(number(line, "rep_min"), lo));
+	test_assert(printed_as(number(line, "rep_max"), hi));
+	// With two repetitions each median is their mean, so the ratio of two
+	// medians, or a median, lies between the repetitions' own figures.
+	double measured = number(line, "measured");
+	test_assert(measured >= lo.value * (1 - 1e-5) - lo.slack &&
+		measured <= hi.value * (1 + 1e-5) + hi.slack);
+}
+
+/** Checks a "target" line; returns whether it was the round trip's. */
+static bool check_target(const char *line, const struct quick_samples *samples) {
+	char scenario[64];
+	test_assert(field(line, "scenario", scenario, sizeof(scenario)));
+	// Every target here has a figure for the two forwarders too (a number:
+	// NaN fails).
+	test_assert(number(line, "measured") >= 0 && number(line, "bare") >= 0);
+	if (strcmp(scenario, ROUNDTRIP) == 0) {
+		struct figure ratios[REPS];
+		for (size_t r = 0; r < REPS; r++) {
+			double emu = samples->trip_rate[QUICK_EMU][r];
+			double direct = samples->trip_rate[QUICK_DIRECT][r];
+			ratios[r] = (struct figure){
+				emu / direct, emu / direct * (0.5e-3 / emu + 0.5e-3 / direct)};
+		}
+		check_by_rep(line, ratios, false);
+		return true;
+	}
+	// The proxy's CPU per frame, at most twice the copy's floor.
+	test_assert(strcmp(scenario, SCENARIO) == 0);
+	check_by_rep(line, samples->relay_ms, true);
+	return false;
 }
 
 /**
@@ -152,8 +253,9 @@ TEST_OPTS(quick_smallest_scenario, .timeout_s = 120) {
 	// The proxy runs under a shell, as it would under perf or strace: the
 	// figures must still be its own, and the shell that the stopping SIGTERM
 	// ends must count as a clean stop.
-	const char *argv[] = {getenv("WCP_BENCH"), "--quick", "--scenario", SCENARIO, "--path",
-		"direct,emu,forward", "--proxy-wrapper", "sh -c \"$@\";exit sh", raw, NULL};
+	const char *argv[] = {getenv("WCP_BENCH"), "--quick", "--scenario", SCENARIO, "--scenario",
+		ROUNDTRIP, "--path", "direct,emu,forward", "--proxy-wrapper",
+		"sh -c \"$@\";exit sh", raw, NULL};
 	if (argv[0] == NULL) {
 		test_error("WCP_BENCH is not set (run the tests through meson)");
 	}
@@ -169,7 +271,14 @@ TEST_OPTS(quick_smallest_scenario, .timeout_s = 120) {
 	test_assert(strstr(markdown, "| direct | ") != NULL);
 	test_assert(strstr(markdown, "| proxy + emulator | ") != NULL);
 	test_assert(strstr(markdown, "| two bare forwarders | ") != NULL);
-	test_assert(strstr(markdown, "| met | two bare forwarders |") != NULL);
+	test_assert(strstr(markdown, "| met | by repetition | two bare forwarders |") != NULL);
+	// The round trip's target row (the first row that names it), taken by
+	// repetition: "lowest–highest×, met of reps".
+	const char *trip_target = strstr(markdown, "| " ROUNDTRIP " | ");
+	test_assert(trip_target != NULL);
+	const char *by_rep = strstr(trip_target, "×, ");
+	test_assert(by_rep != NULL && by_rep < strchr(trip_target, '\n'));
+	test_assert(strstr(markdown, "### What the emulated path leaves\n") != NULL);
 	test_assert(strstr(markdown, "| 2/2 |") != NULL);
 	test_assert(strstr(markdown, "### Where the client and the proxy run\n") != NULL);
 	test_assert(strstr(markdown, "| 1920x1080 | ") != NULL);
@@ -184,34 +293,50 @@ TEST_OPTS(quick_smallest_scenario, .timeout_s = 120) {
 	FILE *f = fopen(raw + strlen("--raw="), "re");
 	test_assert(f != NULL);
 	char line[1024];
-	int samples[QUICK_PATHS] = {0}, summaries = 0, bandwidths = 0, handoffs = 0;
+	struct quick_samples samples = {0};
+	int summaries = 0, bandwidths = 0, handoffs = 0, targets = 0, trip_targets = 0;
 	double relayed_wait[QUICK_PATHS] = {0};
 	while (fgets(line, sizeof(line), f) != NULL) {
 		if (strncmp(line, "sample ", 7) == 0) {
-			samples[check_sample(line, relayed_wait)]++;
+			check_sample(line, &samples, relayed_wait);
 		} else if (strncmp(line, "summary ", 8) == 0) {
 			test_assert(number(line, "ok") == REPS);
 			test_assert(number(line, "median") > 0);
 			test_assert(number(line, "min") <= number(line, "max"));
 			summaries++;
 		} else if (strncmp(line, "bandwidth ", 10) == 0) {
-			test_assert(number(line, "bytes_per_s") > 0);
-			bandwidths++;
+			// The copy's floor is measured for scenarios that draw.
+			char scenario[64];
+			test_assert(field(line, "scenario", scenario, sizeof(scenario)));
+			if (strcmp(scenario, SCENARIO) == 0) {
+				test_assert(number(line, "bytes_per_s") > 0);
+				bandwidths++;
+			}
 		} else if (strncmp(line, "handoff ", 8) == 0) {
-			check_handoff(line);
-			handoffs++;
+			char scenario[64];
+			test_assert(field(line, "scenario", scenario, sizeof(scenario)));
+			if (strcmp(scenario, SCENARIO) == 0) {
+				check_handoff(line);
+				handoffs++;
+			}
+		} else if (strncmp(line, "target ", 7) == 0) {
+			trip_targets += check_target(line, &samples) ? 1 : 0;
+			targets++;
 		} else {
-			test_assert(strncmp(line, "target ", 7) == 0);
-			// Its only target is the proxy's CPU per frame, which the two
-			// forwarders have a figure for too (a number: NaN fails).
-			test_assert(number(line, "measured") >= 0 && number(line, "bare") >= 0);
+			// What the path leaves and where a frame's time goes, both
+			// made with the round trip's figures (a number: NaN fails;
+			// its sign is a matter of timing).
+			test_assert(strncmp(line, "bound ", 6) == 0 ||
+				strncmp(line, "frame_time ", 11) == 0);
+			test_assert(isfinite(number(line, "added_ms")));
 		}
 	}
 	fclose(f);
 	for (int i = 0; i < QUICK_PATHS; i++) {
-		test_assert(samples[i] == REPS);
+		test_assert(samples.count[0][i] == REPS && samples.count[1][i] == REPS);
 	}
-	test_assert(summaries == QUICK_PATHS && bandwidths == 1 && handoffs == 1);
+	test_assert(summaries == 2 * QUICK_PATHS && bandwidths == 1 && handoffs == 1);
+	test_assert(targets == 2 && trip_targets == 1);
 	// Processes that are woken hundreds of times in a window wait for a CPU
 	// some nanoseconds each: a relay's waits that sum to nothing were not read.
 	if (access("/proc/self/schedstat", R_OK) == 0) {
