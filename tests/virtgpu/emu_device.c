@@ -365,6 +365,11 @@ static int count_fds(pid_t pid) {
 TEST(disconnect_frees_and_reconnect_works) {
 	struct wcp_emu_fixture f;
 	emu_fixture_start(&f, NULL);
+	// The baseline is a bare connection that has answered a request: after
+	// sending the hello, the emulator still closes its copy of the event fd
+	// and watches the connection (which dups its fd).
+	int32_t value;
+	test_assert(virtgpu_get_param(f.device, WCP_VIRTGPU_PARAM_CONTEXT_INIT, &value) == 0);
 	int baseline = count_fds(f.emu->pid);
 	emu_fixture_channel(&f, WCP_CD_CHANNEL_WAYLAND);
 	// Give the host side something of everything: items, a read pipe, blobs, a dma-buf.
@@ -420,7 +425,6 @@ TEST(disconnect_frees_and_reconnect_works) {
 	virtgpu_device_destroy(f.device);
 	f.device = virtgpu_device_open(spec);
 	test_assert(f.device != NULL);
-	int32_t value;
 	test_assert(virtgpu_get_param(f.device, WCP_VIRTGPU_PARAM_CONTEXT_INIT, &value) == 0);
 	long long deadline = proc_now_ms() + 3000;
 	while (count_fds(f.emu->pid) != baseline && proc_now_ms() < deadline) {
