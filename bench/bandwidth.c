@@ -1,6 +1,5 @@
 #include "bandwidth.h"
 
-#include <fcntl.h>
 #include <sched.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -8,10 +7,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
-#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "helper.h"
 #include "pattern.h"
 #include "sample.h"
 #include "util/copy.h"
@@ -23,52 +22,6 @@ static double now_s(void) {
 	struct timespec ts;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-/* A process the measurement forks, and the pipes to and from it. */
-struct helper {
-	int to[2], from[2];
-	pid_t pid;
-};
-
-/*
- * Forks a helper that runs `body(context, in, out)` (which must not return)
- * on the far ends of the pipes. False when it could not start.
- */
-static bool helper_start(
-	struct helper *h, void (*body)(const void *context, int in, int out), const void *context) {
-	*h = (struct helper){{-1, -1}, {-1, -1}, -1};
-	if (pipe2(h->to, O_CLOEXEC) < 0 || pipe2(h->from, O_CLOEXEC) < 0) {
-		return false;
-	}
-	h->pid = fork();
-	if (h->pid == 0) {
-		close(h->to[1]);
-		close(h->from[0]);
-		body(context, h->to[0], h->from[1]);
-		_exit(1);
-	}
-	// The helper's ends: with them closed here, a helper that ends early
-	// is an end of file instead of a wait.
-	close(h->to[0]);
-	close(h->from[1]);
-	h->to[0] = h->from[1] = -1;
-	return h->pid > 0;
-}
-
-/* Closes the pipes, which ends the helper, and waits for it. */
-static void helper_finish(struct helper *h) {
-	for (int i = 0; i < 2; i++) {
-		if (h->to[i] >= 0) {
-			close(h->to[i]);
-		}
-		if (h->from[i] >= 0) {
-			close(h->from[i]);
-		}
-	}
-	if (h->pid > 0) {
-		waitpid(h->pid, NULL, 0);
-	}
 }
 
 double bandwidth_memcpy(size_t bytes) {
@@ -139,7 +92,7 @@ double bandwidth_memcpy_fresh(size_t bytes) {
 			NULL, bytes, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
 		mapped = mapped && dsts[i] != MAP_FAILED;
 	}
-	struct helper helper = {{-1, -1}, {-1, -1}, -1};
+	struct wcp_helper helper = WCP_HELPER_NONE;
 	double best = 0.0;
 	if (!mapped) {
 		goto out;
@@ -148,7 +101,7 @@ double bandwidth_memcpy_fresh(size_t bytes) {
 		memset(dsts[i], 0xa5, bytes);
 	}
 	struct fresh_frame frame = {src, bytes};
-	if (!helper_start(&helper, writer, &frame)) {
+	if (!wcp_helper_start(&helper, writer, &frame)) {
 		goto out;
 	}
 	for (int i = 0; i < COPIES; i++) {
@@ -171,7 +124,7 @@ double bandwidth_memcpy_fresh(size_t bytes) {
 	}
 
 out:
-	helper_finish(&helper);
+	wcp_helper_finish(&helper);
 	if (src != MAP_FAILED) {
 		munmap(src, bytes);
 	}
@@ -196,13 +149,6 @@ struct handoff_run {
 	int32_t width, height;
 };
 
-static bool pin_to(int cpu) {
-	cpu_set_t set;
-	CPU_ZERO(&set);
-	CPU_SET(cpu, &set);
-	return sched_setaffinity(0, sizeof(set), &set) == 0;
-}
-
 struct handoff_reader_args {
 	const struct handoff_run *run;
 	enum handoff_reader kind;
@@ -218,7 +164,7 @@ static void handoff_reader(const void *context, int in, int out) {
 	const struct handoff_reader_args *args = context;
 	const struct handoff_run *run = args->run;
 	enum handoff_reader kind = args->kind;
-	if (!pin_to(args->cpu)) {
+	if (!wcp_pin_to(args->cpu)) {
 		_exit(1);
 	}
 	unsigned char value;
@@ -248,14 +194,14 @@ static void handoff_reader(const void *context, int in, int out) {
  */
 static bool handoff_place(const struct handoff_run *run, enum handoff_reader kind, int writer_cpu,
 	int reader_cpu, double *draw_ms, double *copy_ms) {
-	struct helper helper = {{-1, -1}, {-1, -1}, -1};
+	struct wcp_helper helper = WCP_HELPER_NONE;
 	bool ok = false;
 	double draws[WCP_HANDOFF_FRAMES], copies[WCP_HANDOFF_FRAMES];
-	if (!pin_to(writer_cpu)) {
+	if (!wcp_pin_to(writer_cpu)) {
 		return false;
 	}
 	struct handoff_reader_args args = {run, kind, reader_cpu};
-	if (kind != READER_NONE && !helper_start(&helper, handoff_reader, &args)) {
+	if (kind != READER_NONE && !wcp_helper_start(&helper, handoff_reader, &args)) {
 		goto out;
 	}
 	struct wcp_rect all = {0, 0, run->width, run->height};
@@ -281,7 +227,7 @@ static bool handoff_place(const struct handoff_run *run, enum handoff_reader kin
 	ok = true;
 
 out:
-	helper_finish(&helper);
+	wcp_helper_finish(&helper);
 	return ok;
 }
 
@@ -293,14 +239,10 @@ void bandwidth_handoff(int32_t width, int32_t height, struct wcp_handoff *out) {
 		.height = height,
 	};
 	cpu_set_t allowed;
-	if (run.bytes == 0 || sched_getaffinity(0, sizeof(allowed), &allowed) < 0) {
+	int cpus[2];
+	if (run.bytes == 0 || sched_getaffinity(0, sizeof(allowed), &allowed) < 0 ||
+		!wcp_first_cpus(cpus)) {
 		return;
-	}
-	int cpus[2] = {-1, -1};
-	for (int cpu = 0, found = 0; cpu < CPU_SETSIZE && found < 2; cpu++) {
-		if (CPU_ISSET(cpu, &allowed)) {
-			cpus[found++] = cpu;
-		}
 	}
 	// Shared memory, as the client's pool and the host buffers are.
 	run.frame =
