@@ -9,6 +9,7 @@
 #include "bandwidth.h"
 #include "path.h"
 #include "sample.h"
+#include "wakeup.h"
 
 /** What the benchmark driver measures and what it found, shared by its parts. */
 
@@ -82,6 +83,7 @@ struct wcp_results {
 	double fresh_bandwidth[32]; // the same, from a source another process just wrote
 	double streaming_bandwidth; // memcpy bytes/s of a buffer larger than any cache
 	struct wcp_handoff handoff[32]; // a whole window's frame drawn, then copied elsewhere
+	struct wcp_wakeup wakeup; // a process woken through a pipe, on either CPU
 	struct wcp_sample *samples; // [scenario][path kind][rep]
 	struct wcp_memory_result memory[WCP_PATH_COUNT];
 	double wall_s;

@@ -730,6 +730,38 @@ static void waits_table(const struct wcp_results *results, FILE *out) {
 	fputs("\n", out);
 }
 
+/* What waking a process costs, measured apart from the paths (wakeup.c). */
+static void wakeup_table(const struct wcp_results *results, FILE *out) {
+	const struct wcp_wakeup *w = &results->wakeup;
+	if (w->same.reader_cpu < 0) {
+		return;
+	}
+	fprintf(out,
+		"### Waking a process\n\n"
+		"Each process of a path wakes the next one with a write into a socket, and"
+		" a frame crosses between the CPUs several times. Measured apart from the"
+		" paths, in the same run (medians of %d): a process writes a byte into a pipe"
+		" whose reader sleeps in read(), on the other CPU (the writer on CPU %d, the"
+		" reader on CPU %d) after that CPU has had nothing to run for the time in the"
+		" first column, or on the writer's own CPU; how long the write takes the"
+		" writer, and how long after it began the reader runs. After a copy or a"
+		" drawing, the other CPU has had nothing to run for as long as it took.\n\n"
+		"| reader | its CPU idle before (µs) | the write takes (µs) | the reader runs"
+		" after (µs) |\n"
+		"| --- | --: | --: | --: |\n",
+		WCP_WAKEUP_COUNT, w->apart[0].writer_cpu, w->apart[0].reader_cpu);
+	for (int i = 0; i < WCP_WAKEUP_GAPS && w->apart[i].reader_cpu >= 0; i++) {
+		fprintf(out, "| other CPU | %" PRIu32, wcp_wakeup_gap_us[i]);
+		cell(out, 1, w->apart[i].write_us, "");
+		cell(out, 1, w->apart[i].latency_us, "");
+		fputs(" |\n", out);
+	}
+	fputs("| same CPU | –", out);
+	cell(out, 1, w->same.write_us, "");
+	cell(out, 1, w->same.latency_us, "");
+	fputs(" |\n\n", out);
+}
+
 void report_markdown(const struct wcp_results *results, FILE *out) {
 	const struct wcp_machine *m = &results->machine;
 	const struct wcp_settings *st = &results->settings;
@@ -759,6 +791,7 @@ void report_markdown(const struct wcp_results *results, FILE *out) {
 	frame_time(results, out, NULL);
 	waits_table(results, out);
 	handoff_table(results, out);
+	wakeup_table(results, out);
 }
 
 void report_raw(const struct wcp_results *results, FILE *out) {
@@ -821,6 +854,17 @@ void report_raw(const struct wcp_results *results, FILE *out) {
 			" clients_rss_kib=%" PRIu64 " emu_idle_rss_kib=%" PRIu64 "\n",
 			path_name(p), m->idle.vm_rss, m->idle.vm_hwm, m->one.vm_rss,
 			m->many_clients, m->many.vm_rss, m->emu_idle.vm_rss);
+	}
+	const struct wcp_wakeup *w = &results->wakeup;
+	for (int i = -1; i < WCP_WAKEUP_GAPS; i++) {
+		const struct wcp_wake_series *x = i < 0 ? &w->same : &w->apart[i];
+		if (x->reader_cpu >= 0) {
+			fprintf(out,
+				"wakeup writer_cpu=%d reader_cpu=%d idle_us=%" PRIu32
+				" write_us=%.3f latency_us=%.3f\n",
+				x->writer_cpu, x->reader_cpu, i < 0 ? 0 : wcp_wakeup_gap_us[i],
+				x->write_us, x->latency_us);
+		}
 	}
 	targets(results, NULL, out);
 	bounds(results, NULL, out);

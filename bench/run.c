@@ -519,6 +519,7 @@ int main(int argc, char *argv[]) {
 			bandwidth_handoff(sc->window_width, sc->window_height, &results.handoff[s]);
 		}
 	}
+	wakeup_measure(&results.wakeup);
 
 	// Helpers are stopped and runtime directories removed however the run ends.
 	test_guard_process(0);

@@ -18,6 +18,7 @@
 #include "proc.h"
 #include "test.h"
 #include "util/copy.h"
+#include "wakeup.h"
 
 #define SCENARIO "1080p-rects-sync"
 #define ROUNDTRIP "roundtrip"
@@ -241,6 +242,36 @@ static void check_handoff(const char *line) {
 	test_assert((number(line, "copy_evicted_ms") > 0) == (apart && WCP_COPY_EVICTS));
 }
 
+/**
+ * Checks a "wakeup" line: the writer on the first CPU this process may use,
+ * the reader on the same one with no idle time before (*same counts it), or
+ * on the second, after the next idle time in increasing order (*apart counts
+ * them; *last_idle is the one before); each with a write's time and a
+ * latency that were measured.
+ */
+static void check_wakeup(const char *line, int *same, int *apart, double *last_idle) {
+	cpu_set_t allowed;
+	test_assert(sched_getaffinity(0, sizeof(allowed), &allowed) == 0);
+	int cpus[2] = {-1, -1};
+	for (int cpu = 0, found = 0; cpu < CPU_SETSIZE && found < 2; cpu++) {
+		if (CPU_ISSET(cpu, &allowed)) {
+			cpus[found++] = cpu;
+		}
+	}
+	test_assert(number(line, "writer_cpu") == cpus[0]);
+	double reader = number(line, "reader_cpu"), idle = number(line, "idle_us");
+	if (idle == 0) {
+		test_assert(reader == cpus[0] && *same == 0 && *apart == 0);
+		(*same)++;
+	} else {
+		test_assert(cpus[1] >= 0 && reader == cpus[1] && idle > *last_idle);
+		*last_idle = idle;
+		(*apart)++;
+	}
+	test_assert(isfinite(number(line, "write_us")) && number(line, "write_us") > 0);
+	test_assert(isfinite(number(line, "latency_us")) && number(line, "latency_us") > 0);
+}
+
 TEST_OPTS(quick_smallest_scenario, .timeout_s = 120) {
 	char dir[PATH_MAX], raw[PATH_MAX + 16];
 	const char *tmp = getenv("TMPDIR");
@@ -282,6 +313,12 @@ TEST_OPTS(quick_smallest_scenario, .timeout_s = 120) {
 	test_assert(strstr(markdown, "| 2/2 |") != NULL);
 	test_assert(strstr(markdown, "### Where the client and the proxy run\n") != NULL);
 	test_assert(strstr(markdown, "| 1920x1080 | ") != NULL);
+	test_assert(strstr(markdown, "### Waking a process\n") != NULL);
+	test_assert(strstr(markdown, "\n| same CPU | – | ") != NULL);
+	cpu_set_t allowed;
+	test_assert(sched_getaffinity(0, sizeof(allowed), &allowed) == 0);
+	bool two_cpus = CPU_COUNT(&allowed) >= 2;
+	test_assert((strstr(markdown, "\n| other CPU | ") != NULL) == two_cpus);
 	// The waits table has the scenario's row, before the next table's heading.
 	const char *waits = strstr(markdown, "### Waiting for a CPU\n");
 	test_assert(waits != NULL);
@@ -295,6 +332,8 @@ TEST_OPTS(quick_smallest_scenario, .timeout_s = 120) {
 	char line[1024];
 	struct quick_samples samples = {0};
 	int summaries = 0, bandwidths = 0, handoffs = 0, targets = 0, trip_targets = 0;
+	int wake_same = 0, wake_apart = 0;
+	double wake_idle = 0;
 	double relayed_wait[QUICK_PATHS] = {0};
 	while (fgets(line, sizeof(line), f) != NULL) {
 		if (strncmp(line, "sample ", 7) == 0) {
@@ -319,6 +358,8 @@ TEST_OPTS(quick_smallest_scenario, .timeout_s = 120) {
 				check_handoff(line);
 				handoffs++;
 			}
+		} else if (strncmp(line, "wakeup ", 7) == 0) {
+			check_wakeup(line, &wake_same, &wake_apart, &wake_idle);
 		} else if (strncmp(line, "target ", 7) == 0) {
 			trip_targets += check_target(line, &samples) ? 1 : 0;
 			targets++;
@@ -337,6 +378,7 @@ TEST_OPTS(quick_smallest_scenario, .timeout_s = 120) {
 	}
 	test_assert(summaries == 2 * QUICK_PATHS && bandwidths == 1 && handoffs == 1);
 	test_assert(targets == 2 && trip_targets == 1);
+	test_assert(wake_same == 1 && wake_apart == (two_cpus ? WCP_WAKEUP_GAPS : 0));
 	// Processes that are woken hundreds of times in a window wait for a CPU
 	// some nanoseconds each: a relay's waits that sum to nothing were not read.
 	if (access("/proc/self/schedstat", R_OK) == 0) {
