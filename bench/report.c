@@ -736,20 +736,25 @@ static void wakeup_table(const struct wcp_results *results, FILE *out) {
 	if (w->same.reader_cpu < 0) {
 		return;
 	}
+	char cpus[64] = "Only one CPU is allowed here: nothing ran apart.";
+	if (w->apart[0].reader_cpu >= 0) {
+		snprintf(cpus, sizeof(cpus), "The writer ran on CPU %d, the reader on CPU %d.",
+			w->apart[0].writer_cpu, w->apart[0].reader_cpu);
+	}
 	fprintf(out,
 		"### Waking a process\n\n"
 		"Each process of a path wakes the next one with a write into a socket, and"
 		" a frame crosses between the CPUs several times. Measured apart from the"
 		" paths, in the same run (medians of %d): a process writes a byte into a pipe"
-		" whose reader sleeps in read(), on the other CPU (the writer on CPU %d, the"
-		" reader on CPU %d) after that CPU has had nothing to run for the time in the"
-		" first column, or on the writer's own CPU; how long the write takes the"
-		" writer, and how long after it began the reader runs. After a copy or a"
-		" drawing, the other CPU has had nothing to run for as long as it took.\n\n"
+		" whose reader sleeps in read(), on the other CPU after that CPU has had"
+		" nothing to run for the time in the first column, or on the writer's own"
+		" CPU; how long the write takes the writer, and how long after it began the"
+		" reader runs. After a copy or a drawing, the other CPU has had nothing to"
+		" run for as long as it took. %s\n\n"
 		"| reader | its CPU idle before (µs) | the write takes (µs) | the reader runs"
 		" after (µs) |\n"
 		"| --- | --: | --: | --: |\n",
-		WCP_WAKEUP_COUNT, w->apart[0].writer_cpu, w->apart[0].reader_cpu);
+		WCP_WAKEUP_COUNT, cpus);
 	for (int i = 0; i < WCP_WAKEUP_GAPS && w->apart[i].reader_cpu >= 0; i++) {
 		fprintf(out, "| other CPU | %" PRIu32, wcp_wakeup_gap_us[i]);
 		cell(out, 1, w->apart[i].write_us, "");

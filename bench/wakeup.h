@@ -8,7 +8,7 @@
 #define WCP_WAKEUP_GAPS 6
 extern const uint32_t wcp_wakeup_gap_us[WCP_WAKEUP_GAPS];
 
-/* Wake-ups timed at each gap, after as many unmeasured ones as a tenth of it. */
+/* Wake-ups timed at each gap, after a tenth as many unmeasured ones. */
 #define WCP_WAKEUP_COUNT 200
 
 /**
