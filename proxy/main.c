@@ -23,6 +23,12 @@ static struct wcp_server *running_server;
 static pid_t command_pid = -1;
 static int command_status = -1;
 
+/* What the proxy was started with, for the command it starts. */
+static struct {
+	sigset_t mask;
+	struct sigaction pipe, bus;
+} inherited;
+
 static int handle_stop(int sig, void *data) {
 	wcp_log(WCP_INFO, "%s: stopping", strsignal(sig));
 	running_server->running = false;
@@ -77,13 +83,12 @@ static bool start_command(struct wcp_server *server, char **command) {
 		return false;
 	}
 	if (command_pid == 0) {
-		// The loop's signalfds blocked these, and SIGPIPE is ignored here;
-		// the command starts with the defaults.
-		sigset_t none;
-		sigemptyset(&none);
-		sigprocmask(SIG_SETMASK, &none, NULL);
-		signal(SIGPIPE, SIG_DFL);
-		signal(SIGBUS, SIG_DFL);
+		// The loop's signalfds blocked some signals, SIGPIPE is ignored
+		// and SIGBUS handled here: the command starts with what the proxy
+		// was started with, as it would without the proxy.
+		sigaction(SIGPIPE, &inherited.pipe, NULL);
+		sigaction(SIGBUS, &inherited.bus, NULL);
+		sigprocmask(SIG_SETMASK, &inherited.mask, NULL);
 		unsetenv("NOTIFY_SOCKET"); // readiness is the proxy's to report
 		setenv("WAYLAND_DISPLAY", server->socket_name, 1);
 		execvp(command[0], command);
@@ -159,6 +164,9 @@ int main(int argc, char *argv[]) {
 	forward_trace_init();
 	// A guest client that goes away mid-write must not kill the proxy,
 	// nor one that shrinks its shm pool under a copy.
+	sigprocmask(SIG_SETMASK, NULL, &inherited.mask);
+	sigaction(SIGBUS, NULL, &inherited.bus);
+	sigaction(SIGPIPE, NULL, &inherited.pipe);
 	signal(SIGPIPE, SIG_IGN);
 	if (!sigbus_init()) {
 		wcp_log_errno(WCP_ERROR, "cannot handle SIGBUS");

@@ -1125,25 +1125,62 @@ TEST(command_runs_on_the_socket_and_gives_its_status) {
 	weston_stop(weston);
 }
 
-TEST(command_starts_with_default_signals) {
-	struct wcp_weston *weston = weston_start(NULL);
+/** The value of `key` (e.g. "SigIgn") in this process's /proc/self/status. */
+static void own_status(const char *key, char *out, size_t size) {
+	FILE *f = fopen("/proc/self/status", "re");
+	test_assert(f != NULL);
+	char line[256];
+	size_t len = strlen(key);
+	bool found = false;
+	while (!found && fgets(line, sizeof(line), f) != NULL) {
+		if (strncmp(line, key, len) == 0 && line[len] == ':') {
+			const char *value = line + len + 1 + strspn(line + len + 1, " \t");
+			test_format(out, size, "%.*s", (int)strcspn(value, "\n"), value);
+			found = true;
+		}
+	}
+	fclose(f);
+	test_assert(found);
+}
+
+/** Runs `grep -qE PATTERN /proc/self/status` as the proxy's command; true if it matched. */
+static bool command_status_matches(const char *host, const char *pattern) {
 	const char *proxy = getenv("WCP_PROXY");
 	test_assert(proxy != NULL);
-	char host[96];
-	test_format(host, sizeof(host), "--host-display=%s", weston->socket);
-	// Nothing blocked or ignored: Ctrl-C and kill reach the command.
-	const char *argv[] = {proxy, "--device=none", host, "--", "grep", "-qE",
-		"^SigBlk:[[:space:]]+0+$", "/proc/self/status", NULL};
+	const char *argv[] = {proxy, "--device=none", host, "--", "grep", "-qE", pattern,
+		"/proc/self/status", NULL};
 	struct wcp_proc *proc = proc_spawn(argv, NULL);
 	test_assert(proc != NULL && proc_wait(proc, 20000));
-	test_assert(proc_exit_code(proc) == 0);
+	bool matched = proc_exit_code(proc) == 0;
 	proc_stop(proc, 0);
-	const char *ignored[] = {proxy, "--device=none", host, "--", "grep", "-qE",
-		"^SigIgn:[[:space:]]+0+$", "/proc/self/status", NULL};
-	proc = proc_spawn(ignored, NULL);
-	test_assert(proc != NULL && proc_wait(proc, 20000));
-	test_assert(proc_exit_code(proc) == 0);
-	proc_stop(proc, 0);
+	return matched;
+}
+
+/* The command's ignored signals are the proxy's parent's, whatever the proxy ignores. */
+static void check_command_ignores_as_parent(const char *host) {
+	char ignored[64], pattern[96];
+	own_status("SigIgn", ignored, sizeof(ignored));
+	test_format(pattern, sizeof(pattern), "^SigIgn:[[:space:]]+%s$", ignored);
+	test_assert(command_status_matches(host, pattern));
+}
+
+TEST(command_starts_with_the_signals_the_proxy_was_given) {
+	struct wcp_weston *weston = weston_start(NULL);
+	char host[96];
+	test_format(host, sizeof(host), "--host-display=%s", weston->socket);
+	// Nothing blocked: Ctrl-C and kill reach the command, though the proxy
+	// blocks what its loop reads through signalfds.
+	test_assert(command_status_matches(host, "^SigBlk:[[:space:]]+0+$"));
+	// Ignored as the proxy found them: SIGPIPE, which the proxy ignores for
+	// itself, only if its parent ignored it too, and SIGHUP under nohup.
+	check_command_ignores_as_parent(host);
+	struct sigaction ignore = {.sa_handler = SIG_IGN}, old_pipe, old_hup;
+	sigemptyset(&ignore.sa_mask);
+	test_assert(sigaction(SIGPIPE, &ignore, &old_pipe) == 0);
+	test_assert(sigaction(SIGHUP, &ignore, &old_hup) == 0);
+	check_command_ignores_as_parent(host);
+	sigaction(SIGPIPE, &old_pipe, NULL);
+	sigaction(SIGHUP, &old_hup, NULL);
 	weston_stop(weston);
 }
 
