@@ -241,7 +241,7 @@ void bandwidth_handoff(int32_t width, int32_t height, struct wcp_handoff *out) {
 	cpu_set_t allowed;
 	int cpus[2];
 	if (run.bytes == 0 || sched_getaffinity(0, sizeof(allowed), &allowed) < 0 ||
-		!wcp_first_cpus(cpus)) {
+		!cpu_first_allowed(cpus)) {
 		return;
 	}
 	// Shared memory, as the client's pool and the host buffers are.

@@ -47,17 +47,3 @@ bool wcp_pin_to(int cpu) {
 	CPU_SET(cpu, &set);
 	return sched_setaffinity(0, sizeof(set), &set) == 0;
 }
-
-bool wcp_first_cpus(int cpus[2]) {
-	cpus[0] = cpus[1] = -1;
-	cpu_set_t allowed;
-	if (sched_getaffinity(0, sizeof(allowed), &allowed) < 0) {
-		return false;
-	}
-	for (int cpu = 0, found = 0; cpu < CPU_SETSIZE && found < 2; cpu++) {
-		if (CPU_ISSET(cpu, &allowed)) {
-			cpus[found++] = cpu;
-		}
-	}
-	return true;
-}

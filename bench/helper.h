@@ -31,10 +31,4 @@ void wcp_helper_finish(struct wcp_helper *h);
 /** Keeps the calling process on `cpu` alone; false if that is refused. */
 bool wcp_pin_to(int cpu);
 
-/**
- * The first two CPUs this process may run on, into cpus[0] and cpus[1]; -1
- * for each that is missing. False if the set cannot be read.
- */
-bool wcp_first_cpus(int cpus[2]);
-
 #endif

@@ -7,6 +7,7 @@
 
 #include "helper.h"
 #include "sample.h"
+#include "util/cpu.h"
 
 const uint32_t wcp_wakeup_gap_us[WCP_WAKEUP_GAPS] = {20, 50, 100, 200, 500, 1000};
 
@@ -115,7 +116,7 @@ void wakeup_measure(struct wcp_wakeup *out) {
 	}
 	cpu_set_t allowed;
 	int cpus[2];
-	if (sched_getaffinity(0, sizeof(allowed), &allowed) < 0 || !wcp_first_cpus(cpus)) {
+	if (sched_getaffinity(0, sizeof(allowed), &allowed) < 0 || !cpu_first_allowed(cpus)) {
 		return;
 	}
 	struct wcp_wakeup w = *out;

@@ -4,6 +4,7 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -150,4 +151,18 @@ int cpu_of_task(int stat_fd) {
 	}
 	text[n] = '\0';
 	return cpu_parse_stat(text);
+}
+
+bool cpu_first_allowed(int cpus[2]) {
+	cpus[0] = cpus[1] = -1;
+	cpu_set_t allowed;
+	if (sched_getaffinity(0, sizeof(allowed), &allowed) < 0) {
+		return false;
+	}
+	for (int cpu = 0, found = 0; cpu < CPU_SETSIZE && found < 2; cpu++) {
+		if (CPU_ISSET(cpu, &allowed)) {
+			cpus[found++] = cpu;
+		}
+	}
+	return true;
 }

@@ -35,6 +35,13 @@ bool cpu_caches_shared(const struct wcp_cpu_caches *caches, int a, int b);
  */
 int cpu_of_task(int stat_fd);
 
+/**
+ * The two lowest CPUs this process may run on (its affinity), into cpus[0]
+ * and cpus[1]; -1 for each it does not have. False if the affinity cannot
+ * be read.
+ */
+bool cpu_first_allowed(int cpus[2]);
+
 /** The "processor" field of the text of a /proc/PID/stat; -1 when it has none. */
 int cpu_parse_stat(const char *text);
 

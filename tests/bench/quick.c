@@ -18,6 +18,7 @@
 #include "proc.h"
 #include "test.h"
 #include "util/copy.h"
+#include "util/cpu.h"
 #include "wakeup.h"
 
 #define SCENARIO "1080p-rects-sync"
@@ -250,14 +251,8 @@ static void check_handoff(const char *line) {
  * latency that were measured.
  */
 static void check_wakeup(const char *line, int *same, int *apart, double *last_idle) {
-	cpu_set_t allowed;
-	test_assert(sched_getaffinity(0, sizeof(allowed), &allowed) == 0);
-	int cpus[2] = {-1, -1};
-	for (int cpu = 0, found = 0; cpu < CPU_SETSIZE && found < 2; cpu++) {
-		if (CPU_ISSET(cpu, &allowed)) {
-			cpus[found++] = cpu;
-		}
-	}
+	int cpus[2];
+	test_assert(cpu_first_allowed(cpus));
 	test_assert(number(line, "writer_cpu") == cpus[0]);
 	double reader = number(line, "reader_cpu"), idle = number(line, "idle_us");
 	if (idle == 0) {

@@ -262,12 +262,8 @@ static void pin(pid_t pid, int cpu) {
 TEST_OPTS(large_copies_evict_by_where_the_client_runs, .timeout_s = 180) {
 	cpu_set_t allowed;
 	test_assert(sched_getaffinity(0, sizeof(allowed), &allowed) == 0);
-	int cpus[2] = {-1, -1};
-	for (int cpu = 0, found = 0; cpu < CPU_SETSIZE && found < 2; cpu++) {
-		if (CPU_ISSET(cpu, &allowed)) {
-			cpus[found++] = cpu;
-		}
-	}
+	int cpus[2];
+	test_assert(cpu_first_allowed(cpus));
 	if (cpus[1] < 0) {
 		test_skip("one CPU is allowed here: no client can run on another");
 	}

@@ -58,6 +58,38 @@ TEST(our_own_cpu_is_read_from_proc) {
 	test_assert(cpu_of_task(-1) == -1);
 }
 
+TEST(first_allowed_cpus_follow_the_affinity) {
+	cpu_set_t allowed, some;
+	test_assert(sched_getaffinity(0, sizeof(allowed), &allowed) == 0);
+	int lowest = -1, highest = -1;
+	for (int cpu = 0; cpu < CPU_SETSIZE; cpu++) {
+		if (CPU_ISSET(cpu, &allowed)) {
+			lowest = lowest < 0 ? cpu : lowest;
+			highest = cpu;
+		}
+	}
+	int cpus[2];
+	test_assert(cpu_first_allowed(cpus));
+	test_assert(cpus[0] == lowest);
+	test_assert(highest == lowest
+			? cpus[1] == -1
+			: cpus[1] > lowest && cpus[1] <= highest && CPU_ISSET(cpus[1], &allowed));
+	// Narrowed to the highest CPU alone, then to it and the lowest: the
+	// lowest comes first, and nothing else is named.
+	CPU_ZERO(&some);
+	CPU_SET(highest, &some);
+	test_assert(sched_setaffinity(0, sizeof(some), &some) == 0);
+	test_assert(cpu_first_allowed(cpus));
+	test_assert(cpus[0] == highest && cpus[1] == -1);
+	if (highest != lowest) {
+		CPU_SET(lowest, &some);
+		test_assert(sched_setaffinity(0, sizeof(some), &some) == 0);
+		test_assert(cpu_first_allowed(cpus));
+		test_assert(cpus[0] == lowest && cpus[1] == highest);
+	}
+	test_assert(sched_setaffinity(0, sizeof(allowed), &allowed) == 0);
+}
+
 static void write_file(const char *dir, const char *name, const char *text) {
 	char path[PATH_MAX];
 	test_format(path, sizeof(path), "%s/%s", dir, name);
