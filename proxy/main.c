@@ -162,11 +162,12 @@ int main(int argc, char *argv[]) {
 		return check_run(&config, stdout) ? 0 : 1;
 	}
 	forward_trace_init();
-	// A guest client that goes away mid-write must not kill the proxy,
-	// nor one that shrinks its shm pool under a copy.
+	// Kept for a command, before the proxy changes them for itself.
 	sigprocmask(SIG_SETMASK, NULL, &inherited.mask);
 	sigaction(SIGBUS, NULL, &inherited.bus);
 	sigaction(SIGPIPE, NULL, &inherited.pipe);
+	// A guest client that goes away mid-write must not kill the proxy,
+	// nor one that shrinks its shm pool under a copy.
 	signal(SIGPIPE, SIG_IGN);
 	if (!sigbus_init()) {
 		wcp_log_errno(WCP_ERROR, "cannot handle SIGBUS");
