@@ -193,24 +193,25 @@ static void flush_out(struct wcp_cd_bridge *bridge) {
 	}
 }
 
-/** Translates the fds of one flush into identifiers and SENDs it. */
+/**
+ * SENDs one flush, its fds as identifiers, in as many SENDs as it has read
+ * pipes (a host takes one per SEND). Each SEND but the last carries the fds
+ * up to the next pipe and a single byte: the host's compositor gets every
+ * fd no later than the message that takes it, since no message is whole
+ * before the last SEND's bytes.
+ */
 static bool send_batch(
 	struct wcp_cd_bridge *bridge, const uint8_t *bytes, size_t len, int *fds, size_t count) {
 	uint32_t ids[WCP_CD_MAX_IDENTIFIERS], types[WCP_CD_MAX_IDENTIFIERS];
 	uint32_t bos[WCP_CD_MAX_IDENTIFIERS];
-	size_t bo_count = 0;
-	struct bridge_read_pipe *pipe = NULL;
+	struct bridge_read_pipe *pipes[WCP_CD_MAX_IDENTIFIERS] = {NULL};
+	size_t bo_count = 0, pipe_count = 0;
 	bool ok = false;
 
 	for (size_t i = 0; i < count; i++) {
 		enum wcp_fd_kind kind = bridge_fd_kind(fds[i]);
 		if (kind == WCP_FD_PIPE_WRITE_END) {
-			if (pipe != NULL) {
-				// The host takes one read pipe per SEND.
-				wcp_log(WCP_ERROR, "bridge: more than one pipe in one flush");
-				goto out;
-			}
-			pipe = calloc(1, sizeof(*pipe));
+			struct bridge_read_pipe *pipe = calloc(1, sizeof(*pipe));
 			if (pipe == NULL) {
 				wcp_log(WCP_ERROR, "out of memory");
 				goto out;
@@ -218,9 +219,12 @@ static bool send_batch(
 			pipe->bridge = bridge;
 			pipe->fd = -1;
 			wl_list_init(&pipe->link);
+			// The host numbers read pipes in the order the SENDs come.
 			ids[i] = channel_predict_read_pipe_id(bridge->channel);
 			types[i] = WCP_CD_ID_READ_PIPE;
 			pipe->id = ids[i];
+			pipes[i] = pipe;
+			pipe_count++;
 			continue;
 		}
 		uint32_t res, bo;
@@ -242,7 +246,26 @@ static bool send_batch(
 			bridge_fd_kind_name(kind));
 		goto out;
 	}
-	ok = channel_send(bridge->channel, bytes, len, ids, types, count);
+	if (pipe_count > 1 && len < pipe_count) {
+		wcp_log(WCP_ERROR, "bridge: %zu pipes in a flush of %zu bytes", pipe_count, len);
+		goto out;
+	}
+	size_t first = 0, sent = 0; // fds and bytes gone
+	ok = true;
+	while (ok && (first < count || sent < len)) {
+		// This SEND's fds end before the first pipe after its own.
+		size_t end = first;
+		bool has_pipe = false;
+		while (end < count && !(pipes[end] != NULL && has_pipe)) {
+			has_pipe = has_pipe || pipes[end] != NULL;
+			end++;
+		}
+		size_t part = end < count ? 1 : len - sent;
+		ok = channel_send(bridge->channel, bytes + sent, part, ids + first, types + first,
+			end - first);
+		first = end;
+		sent += part;
+	}
 
 out:
 	// Resources stay attached to the context until the SEND was submitted.
@@ -250,17 +273,17 @@ out:
 		virtgpu_gem_close(bridge->channel->device, bos[i]);
 	}
 	for (size_t i = 0; i < count; i++) {
-		if (ok && pipe != NULL && types[i] == WCP_CD_ID_READ_PIPE) {
+		struct bridge_read_pipe *pipe = pipes[i];
+		if (ok && pipe != NULL) {
 			pipe->fd = fds[i];
 			int flags = fcntl(pipe->fd, F_GETFL);
 			fcntl(pipe->fd, F_SETFL, flags | O_NONBLOCK);
 			wl_list_insert(&bridge->read_pipes, &pipe->link);
-			pipe = NULL;
 		} else {
+			free(pipe);
 			close(fds[i]);
 		}
 	}
-	free(pipe);
 	return ok;
 }
 

@@ -291,8 +291,11 @@ static uint8_t *pattern_bytes(size_t len) {
 /**
  * Writes `len` bytes into `writer` and closes it, while reading `reader` to
  * EOF and running the loop; the reader must get exactly what was written.
+ * The reader reads only while the writer is `behind` bytes ahead or more,
+ * or done.
  */
-static void copy_through(int writer, int reader, size_t len, struct wl_event_loop *loop) {
+static void copy_through(
+	int writer, int reader, size_t len, size_t behind, struct wl_event_loop *loop) {
 	uint8_t *data = pattern_bytes(len);
 	uint8_t *got = malloc(len + 1);
 	test_assert(got != NULL);
@@ -311,6 +314,11 @@ static void copy_through(int writer, int reader, size_t len, struct wl_event_loo
 		if (writer_open && written == len) {
 			close(writer);
 			writer_open = false;
+		}
+		if (writer_open && written - read_len < behind) {
+			test_assert(proc_now_ms() < deadline);
+			pump(loop, 0);
+			continue;
 		}
 		ssize_t n = read(reader, got + read_len, len + 1 - read_len);
 		if (n == 0) {
@@ -349,7 +357,42 @@ TEST_OPTS(host_fills_a_guest_pipe, .timeout_s = 120) {
 	test_assert(byte == 'R' && count == 1);
 
 	// The host's writer runs in this process too, interleaved with the loop.
-	copy_through(fds[0], ends[0], PIPE_BYTES, loop);
+	copy_through(fds[0], ends[0], PIPE_BYTES, 0, loop);
+	bridge_test_stop(&t);
+}
+
+TEST(pipes_of_one_flush_each_reach_their_own_host_pipe) {
+	struct bridge_test t;
+	bridge_test_start(&t);
+	struct wl_event_loop *loop = t.loop;
+
+	// As wl_data_offer.receive three times in one flush: the host takes
+	// one read pipe a SEND.
+	enum { PIPES = 3 };
+	int readers[PIPES], writers[PIPES];
+	for (size_t i = 0; i < PIPES; i++) {
+		int ends[2];
+		test_assert(pipe2(ends, O_CLOEXEC) == 0);
+		readers[i] = ends[0];
+		writers[i] = ends[1];
+	}
+	static const char bytes[] = "three requests that each pass a pipe";
+	struct iovec iov = {(void *)bytes, sizeof(bytes)};
+	test_assert(fdpass_send(t.peer.fd, &iov, 1, writers, PIPES, 0) == (ssize_t)sizeof(bytes));
+	for (size_t i = 0; i < PIPES; i++) {
+		close(writers[i]);
+	}
+	uint8_t got[sizeof(bytes)];
+	int fds[28];
+	size_t count;
+	recv_exact(t.host, loop, got, sizeof(got), fds, &count);
+	test_assert(count == PIPES && memcmp(got, bytes, sizeof(bytes)) == 0);
+
+	// Each host end fills its own guest pipe: the lengths tell them apart.
+	for (size_t i = 0; i < PIPES; i++) {
+		copy_through(fds[i], readers[i], 1000 * (i + 1), 0, loop);
+	}
+	test_assert(!t.peer.closed);
 	bridge_test_stop(&t);
 }
 
@@ -370,7 +413,7 @@ TEST_OPTS(guest_fills_a_host_pipe, .timeout_s = 120) {
 	recv_exact(t.peer.fd, loop, &byte, 1, fds, &count);
 	test_assert(byte == 'S' && count == 1);
 
-	copy_through(fds[0], ends[0], PIPE_BYTES, loop);
+	copy_through(fds[0], ends[0], PIPE_BYTES, 0, loop);
 	bridge_test_stop(&t);
 }
 
