@@ -31,8 +31,8 @@ struct bridge_read_pipe {
 	uint32_t id;
 	int fd; // the write end a client gave us
 	struct wl_event_source *source; // writable, while data waits
-	uint8_t *pending;
-	size_t pending_len;
+	uint8_t *pending; // the host's bytes from pending_off to pending_len are unwritten
+	size_t pending_off, pending_len, pending_cap;
 	bool hang_up; // close once pending is written
 	struct wl_list link; // wcp_cd_bridge.read_pipes
 };
@@ -457,8 +457,9 @@ static void handle_receive(void *data, const uint8_t *bytes, size_t len,
 static int handle_read_pipe_writable(int fd, uint32_t mask, void *data);
 
 static void flush_read_pipe(struct bridge_read_pipe *pipe) {
-	while (pipe->pending_len > 0) {
-		ssize_t n = write(pipe->fd, pipe->pending, pipe->pending_len);
+	while (pipe->pending_off < pipe->pending_len) {
+		ssize_t n = write(pipe->fd, pipe->pending + pipe->pending_off,
+			pipe->pending_len - pipe->pending_off);
 		if (n < 0 && errno == EINTR) {
 			continue;
 		}
@@ -471,15 +472,46 @@ static void flush_read_pipe(struct bridge_read_pipe *pipe) {
 		}
 		if (n < 0) {
 			// The reader is gone: what the host still sends is dropped.
-			pipe->pending_len = 0;
 			break;
 		}
-		memmove(pipe->pending, pipe->pending + n, pipe->pending_len - (size_t)n);
-		pipe->pending_len -= (size_t)n;
+		pipe->pending_off += (size_t)n;
 	}
+	pipe->pending_off = 0;
+	pipe->pending_len = 0;
 	if (pipe->hang_up) {
 		read_pipe_destroy(pipe);
 	}
+}
+
+/**
+ * Keeps `len` more bytes for the pipe's reader. They wait without a limit:
+ * holding the host back would hold the client's Wayland events with them,
+ * which it may be waiting for before it reads. What was written is moved
+ * out of the way only once it is as large as what is left, so that a slow
+ * reader costs each byte a bounded number of moves.
+ */
+static bool keep_for_reader(struct bridge_read_pipe *pipe, const uint8_t *bytes, size_t len) {
+	size_t left = pipe->pending_len - pipe->pending_off;
+	if (pipe->pending_off > 0 && pipe->pending_off >= left) {
+		memmove(pipe->pending, pipe->pending + pipe->pending_off, left);
+		pipe->pending_off = 0;
+		pipe->pending_len = left;
+	}
+	if (pipe->pending_cap - pipe->pending_len < len) {
+		size_t cap = pipe->pending_cap > 0 ? pipe->pending_cap : 4096;
+		while (cap - pipe->pending_len < len) {
+			cap *= 2;
+		}
+		uint8_t *bigger = realloc(pipe->pending, cap);
+		if (bigger == NULL) {
+			return false;
+		}
+		pipe->pending = bigger;
+		pipe->pending_cap = cap;
+	}
+	memcpy(pipe->pending + pipe->pending_len, bytes, len);
+	pipe->pending_len += len;
+	return true;
 }
 
 static int handle_read_pipe_writable(int fd, uint32_t mask, void *data) {
@@ -504,16 +536,10 @@ static void handle_read(
 		wcp_log(WCP_DEBUG, "bridge: data for unknown read pipe %" PRIu32, pipe_id);
 		return;
 	}
-	if (len > 0) {
-		uint8_t *bigger = realloc(found->pending, found->pending_len + len);
-		if (bigger == NULL) {
-			wcp_log(WCP_ERROR, "out of memory");
-			read_pipe_destroy(found);
-			return;
-		}
-		memcpy(bigger + found->pending_len, bytes, len);
-		found->pending = bigger;
-		found->pending_len += len;
+	if (len > 0 && !keep_for_reader(found, bytes, len)) {
+		wcp_log(WCP_ERROR, "out of memory");
+		read_pipe_destroy(found);
+		return;
 	}
 	found->hang_up = hang_up;
 	if (found->source == NULL) {

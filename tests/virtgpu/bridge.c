@@ -361,6 +361,27 @@ TEST_OPTS(host_fills_a_guest_pipe, .timeout_s = 120) {
 	bridge_test_stop(&t);
 }
 
+TEST_OPTS(a_guest_pipe_read_far_behind_gets_every_byte, .timeout_s = 120) {
+	struct bridge_test t;
+	bridge_test_start(&t);
+	struct wl_event_loop *loop = t.loop;
+
+	int ends[2];
+	test_assert(pipe2(ends, O_CLOEXEC) == 0);
+	send_with_fd(t.peer.fd, "R", 1, ends[1]);
+	close(ends[1]);
+	uint8_t byte;
+	int fds[28];
+	size_t count;
+	recv_exact(t.host, loop, &byte, 1, fds, &count);
+	test_assert(byte == 'R' && count == 1);
+
+	// Megabytes wait in the proxy for the reader, and more come while it
+	// takes them.
+	copy_through(fds[0], ends[0], PIPE_BYTES, PIPE_BYTES / 4, loop);
+	bridge_test_stop(&t);
+}
+
 TEST(pipes_of_one_flush_each_reach_their_own_host_pipe) {
 	struct bridge_test t;
 	bridge_test_start(&t);
