@@ -140,7 +140,9 @@ static int handle_device_event(int fd, uint32_t mask, void *data) {
 			channel->eof = true;
 			channel->listener->eof(channel->listener_data);
 		}
-		wl_event_source_fd_update(channel->event_source, 0);
+		// A hang-up is reported whatever the mask: the source has to go.
+		wl_event_source_remove(channel->event_source);
+		channel->event_source = NULL;
 		return 0;
 	}
 	size_t count = (size_t)len / sizeof(events[0]);
