@@ -537,7 +537,7 @@ static void cmd_get_image_requirements(struct wcp_emu_cd *cd, const uint8_t *cmd
 		return;
 	}
 	reply.strides[0] = (uint32_t)stride;
-	reply.size = (bytes + 4095) & ~(uint64_t)4095;
+	reply.size = cd->host->config.short_images ? 4096 : (bytes + 4095) & ~(uint64_t)4095;
 	reply.blob_id = add_item(cd, EMU_ITEM_TEMPLATE, -1, reply.size);
 	reply.map_info = 0x31; // CACHED | RW (cross-domain.md 1.1)
 	reply.memory_idx = 0;

@@ -22,6 +22,7 @@ struct wcp_emu_config {
 	bool host_visible; // GETPARAM HOST_VISIBLE
 	uint64_t capsets; // GETPARAM SUPPORTED_CAPSET_IDs
 	const char *wayland_path; // the host compositor's socket; NULL: none configured
+	bool short_images; // image requirements of one page, whatever the image
 };
 
 struct wcp_emu_host {

@@ -26,7 +26,9 @@ static void usage(FILE *out) {
 		"  --no-blob                GETPARAM RESOURCE_BLOB is 0\n"
 		"  --no-host-visible        GETPARAM HOST_VISIBLE is 0\n"
 		"  --capsets MASK           SUPPORTED_CAPSET_IDs (default 0x20: cross-domain only)\n"
-		"  --no-wayland             the host has no Wayland socket configured\n");
+		"  --no-wayland             the host has no Wayland socket configured\n"
+		"A host that misbehaves:\n"
+		"  --short-images           image requirements of one page, whatever the image\n");
 }
 
 static bool parse_mask(const char *text, uint64_t *mask) {
@@ -86,6 +88,7 @@ int main(int argc, char *argv[]) {
 		OPT_NO_HOST_VISIBLE,
 		OPT_CAPSETS,
 		OPT_NO_WAYLAND,
+		OPT_SHORT_IMAGES,
 		OPT_HELP,
 	};
 	static const struct option options[] = {
@@ -97,6 +100,7 @@ int main(int argc, char *argv[]) {
 		{"no-host-visible", no_argument, NULL, OPT_NO_HOST_VISIBLE},
 		{"capsets", required_argument, NULL, OPT_CAPSETS},
 		{"no-wayland", no_argument, NULL, OPT_NO_WAYLAND},
+		{"short-images", no_argument, NULL, OPT_SHORT_IMAGES},
 		{"help", no_argument, NULL, OPT_HELP},
 		{NULL, 0, NULL, 0},
 	};
@@ -147,6 +151,9 @@ int main(int argc, char *argv[]) {
 			break;
 		case OPT_NO_WAYLAND:
 			wayland = false;
+			break;
+		case OPT_SHORT_IMAGES:
+			host.config.short_images = true;
 			break;
 		case OPT_HELP:
 			usage(stdout);

@@ -274,6 +274,8 @@ static enum present_result present_shm(struct wcp_object *object, struct wcp_sur
 	struct wcp_host_buffer *host = swapchain_acquire(&surface->chain, buffer, &full);
 	if (host == NULL) {
 		if (!full) {
+			wl_client_post_implementation_error(
+				object->client->client, "the host gave no memory for this buffer");
 			client_fail(object->client, "no host buffer for a surface");
 		}
 		return full ? DEFERRED : FAILED;

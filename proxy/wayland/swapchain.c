@@ -95,6 +95,13 @@ static uint8_t *host_memory(struct wcp_client *client, size_t size, size_t *map_
 		    WCP_CD_FLAG_LINEAR | WCP_CD_FLAG_SW_WRITE_OFTEN, &reqs)) {
 		return NULL;
 	}
+	if (reqs.size < width) {
+		// Writing the image would run past the host's memory.
+		wcp_log(WCP_ERROR,
+			"the host offers %" PRIu64 " bytes for an image of %" PRIu32 " bytes",
+			reqs.size, width);
+		return NULL;
+	}
 	*fd = channel_blob_fd(channel, reqs.blob_id, reqs.size);
 	if (*fd < 0) {
 		return NULL;

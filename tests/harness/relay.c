@@ -54,8 +54,16 @@ static struct wcp_relay *start(
 		char emu_socket[PATH_MAX];
 		test_format(emu_socket, sizeof(emu_socket), "%s/%s-emu.sock", host->runtime_dir,
 			relay->socket);
-		const char *argv[] = {program("WCP_EMU"), "--listen", emu_socket,
-			"--wayland-display", host->display, "--log-level", "error", NULL};
+		const char *argv[16] = {program("WCP_EMU"), "--listen", emu_socket,
+			"--wayland-display", host->display, "--log-level", "error"};
+		size_t argc = 7;
+		for (size_t i = 0; host->emu_args != NULL && host->emu_args[i] != NULL; i++) {
+			if (argc == sizeof(argv) / sizeof(argv[0]) - 1) {
+				test_error("too many options for wl-cross-emu");
+			}
+			argv[argc++] = host->emu_args[i];
+		}
+		argv[argc] = NULL;
 		relay->emu = proc_spawn(argv, &opts);
 		if (relay->emu == NULL) {
 			test_error("cannot start wl-cross-emu");

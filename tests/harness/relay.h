@@ -22,6 +22,7 @@ enum wcp_relay_mode {
 struct wcp_relay_host {
 	const char *display; // socket name or absolute path, as libwayland takes it
 	const char *runtime_dir; // the proxy's XDG_RUNTIME_DIR: its socket and log go here
+	const char *const *emu_args; // more options for wl-cross-emu (NULL-terminated), or NULL
 };
 
 struct wcp_relay {

@@ -676,8 +676,8 @@ static void fuzz(enum wcp_relay_mode mode, uint64_t default_seed) {
 	test_runtime_dir_create(runtime_dir);
 	// The host draws from a stream of its own.
 	pid_t host = fuzz_host_start(HOST_SOCKET, rng_state ^ 0x9e3779b97f4a7c15ull);
-	struct wcp_relay *relay =
-		relay_start_on(&(struct wcp_relay_host){HOST_SOCKET, runtime_dir}, mode);
+	struct wcp_relay *relay = relay_start_on(
+		&(struct wcp_relay_host){.display = HOST_SOCKET, .runtime_dir = runtime_dir}, mode);
 	char path[PATH_MAX];
 	test_format(path, sizeof(path), "%s/%s", runtime_dir, relay->socket);
 	struct bystander bystander;

@@ -228,7 +228,8 @@ static void guest_start_on(struct guest *guest, enum wcp_relay_mode mode) {
 	close(notify[1]);
 	guest->host_fd = notify[0];
 	test_assert(host_next(guest->host_fd, 5000) == 's');
-	guest->relay = relay_start_on(&(struct wcp_relay_host){HOST_SOCKET, runtime_dir}, mode);
+	guest->relay = relay_start_on(
+		&(struct wcp_relay_host){.display = HOST_SOCKET, .runtime_dir = runtime_dir}, mode);
 	guest->display = wl_display_connect(guest->relay->socket);
 	test_assert(guest->display != NULL);
 	guest->registry = wl_display_get_registry(guest->display);

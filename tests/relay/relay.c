@@ -449,9 +449,10 @@ static const struct wl_registry_listener probe_listener = {
 	.global_remove = handle_global_remove,
 };
 
-static void probe_connect(struct error_probe *probe, struct wcp_relay *relay) {
+/** Connects the probe, with a bystander client run with `args` beside it. */
+static void probe_connect_beside(
+	struct error_probe *probe, struct wcp_relay *relay, const char *const *args) {
 	*probe = (struct error_probe){0};
-	const char *args[] = {"--frames", "5", NULL};
 	probe->bystander = shm_client_start(relay->env_display, args);
 	test_assert(shm_client_wait_ready(probe->bystander, 20000));
 	probe->display = wl_display_connect(relay->socket);
@@ -460,6 +461,10 @@ static void probe_connect(struct error_probe *probe, struct wcp_relay *relay) {
 	wl_registry_add_listener(probe->registry, &probe_listener, probe);
 	test_assert(wl_display_roundtrip(probe->display) >= 0);
 	test_assert(probe->shm != NULL && probe->compositor != NULL);
+}
+
+static void probe_connect(struct error_probe *probe, struct wcp_relay *relay) {
+	probe_connect_beside(probe, relay, (const char *const[]){"--frames", "5", NULL});
 }
 
 /** Disconnects; the proxy and the bystander must have carried on. */
@@ -917,6 +922,57 @@ TEST(truncated_pool_ends_only_that_client) {
 	wl_buffer_destroy(buffer);
 	wl_shm_pool_destroy(pool);
 	probe_finish(&probe, relay);
+	relay_stop(relay);
+	weston_stop(weston);
+}
+
+/** Whether a line of the file at `path` holds `text`. */
+static bool file_has_line(const char *path, const char *text) {
+	FILE *f = fopen(path, "re");
+	test_assert(f != NULL);
+	char line[1024];
+	bool found = false;
+	while (!found && fgets(line, sizeof(line), f) != NULL) {
+		found = strstr(line, text) != NULL;
+	}
+	fclose(f);
+	return found;
+}
+
+/**
+ * A host that offers an image less memory than it takes (the emulator's
+ * --short-images answers one page): the client whose buffer would not fit
+ * is ended with an error, and one whose buffer fits a page carries on.
+ */
+TEST(host_memory_short_of_the_image_ends_only_that_client) {
+	struct wcp_weston *weston = weston_start(NULL);
+	const char *const emu_args[] = {"--short-images", NULL};
+	struct wcp_relay *relay = relay_start_on(&(struct wcp_relay_host){.display = weston->socket,
+							 .runtime_dir = weston->runtime_dir,
+							 .emu_args = emu_args},
+		WCP_RELAY_EMU);
+	struct error_probe probe;
+	probe_connect_beside(
+		&probe, relay, (const char *const[]){"--size", "32x32", "--frames", "5", NULL});
+	struct wl_display *display = probe.display;
+	int fd = memfd_create("pool", MFD_CLOEXEC);
+	test_assert(fd >= 0 && ftruncate(fd, 64 * 64 * 4) == 0);
+	struct wl_shm_pool *pool = wl_shm_create_pool(probe.shm, fd, 64 * 64 * 4);
+	close(fd);
+	struct wl_buffer *buffer =
+		wl_shm_pool_create_buffer(pool, 0, 64, 64, 256, WL_SHM_FORMAT_XRGB8888);
+	struct wl_surface *surface = wl_compositor_create_surface(probe.compositor);
+	wl_surface_attach(surface, buffer, 0, 0);
+	wl_surface_damage_buffer(surface, 0, 0, 64, 64);
+	wl_surface_commit(surface);
+	test_assert(wl_display_roundtrip(display) < 0);
+	test_assert(wl_display_get_error(display) == EPROTO);
+	wl_surface_destroy(surface);
+	wl_buffer_destroy(buffer);
+	wl_shm_pool_destroy(pool);
+	probe_finish(&probe, relay);
+	test_assert(file_has_line(
+		relay->log_path, "the host offers 4096 bytes for an image of 16384 bytes"));
 	relay_stop(relay);
 	weston_stop(weston);
 }
