@@ -26,7 +26,7 @@ static int command_status = -1;
 /* What the proxy was started with, for the command it starts. */
 static struct {
 	sigset_t mask;
-	struct sigaction pipe, bus;
+	struct sigaction pipe, bus, child;
 } inherited;
 
 static int handle_stop(int sig, void *data) {
@@ -83,11 +83,13 @@ static bool start_command(struct wcp_server *server, char **command) {
 		return false;
 	}
 	if (command_pid == 0) {
-		// The loop's signalfds blocked some signals, SIGPIPE is ignored
-		// and SIGBUS handled here: the command starts with what the proxy
-		// was started with, as it would without the proxy.
+		// The loop's signalfds blocked some signals, SIGPIPE is ignored,
+		// SIGBUS handled and SIGCHLD at its default here: the command
+		// starts with what the proxy was started with, as it would
+		// without the proxy.
 		sigaction(SIGPIPE, &inherited.pipe, NULL);
 		sigaction(SIGBUS, &inherited.bus, NULL);
+		sigaction(SIGCHLD, &inherited.child, NULL);
 		sigprocmask(SIG_SETMASK, &inherited.mask, NULL);
 		unsetenv("NOTIFY_SOCKET"); // readiness is the proxy's to report
 		setenv("WAYLAND_DISPLAY", server->socket_name, 1);
@@ -166,6 +168,10 @@ int main(int argc, char *argv[]) {
 	sigprocmask(SIG_SETMASK, NULL, &inherited.mask);
 	sigaction(SIGBUS, NULL, &inherited.bus);
 	sigaction(SIGPIPE, NULL, &inherited.pipe);
+	sigaction(SIGCHLD, NULL, &inherited.child);
+	// Children are waited for: ignored, as a parent may leave it, SIGCHLD
+	// would never tell that the command ended.
+	signal(SIGCHLD, SIG_DFL);
 	// A guest client that goes away mid-write must not kill the proxy,
 	// nor one that shrinks its shm pool under a copy.
 	signal(SIGPIPE, SIG_IGN);

@@ -1236,6 +1236,25 @@ TEST(command_starts_with_the_signals_the_proxy_was_given) {
 	weston_stop(weston);
 }
 
+TEST(command_ends_the_proxy_though_child_signals_were_ignored) {
+	struct wcp_weston *weston = weston_start(NULL);
+	const char *proxy = getenv("WCP_PROXY");
+	test_assert(proxy != NULL);
+	char host[96];
+	test_format(host, sizeof(host), "--host-display=%s", weston->socket);
+	// The proxy's parent ignores SIGCHLD, which exec keeps: the proxy must
+	// still learn that its command ended, and the command still finds
+	// SIGCHLD ignored (bit 17: 0x10000 in SigIgn).
+	const char *argv[] = {"env", "--ignore-signal=CHLD", proxy, "--device=none", host, "--",
+		"grep", "-qE", "^SigIgn:[[:space:]]+[0-9a-f]*[13579bdf][0-9a-f]{4}$",
+		"/proc/self/status", NULL};
+	struct wcp_proc *proc = proc_spawn(argv, NULL);
+	test_assert(proc != NULL && proc_wait(proc, 20000));
+	test_assert(proc_exit_code(proc) == 0);
+	proc_stop(proc, 0);
+	weston_stop(weston);
+}
+
 int main(int argc, char *argv[]) {
 	return test_main(argc, argv);
 }
