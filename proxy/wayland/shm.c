@@ -15,8 +15,7 @@
 
 /** A guest pool (wcp_object.data of its local object). */
 struct wcp_shm_pool {
-	int fd; // kept for resizes
-	struct wcp_shm_mapping *guest;
+	struct wcp_shm_mapping *guest; // shared with its buffers
 	struct wl_shm *host_shm;
 };
 
@@ -48,7 +47,6 @@ static void mapping_unref(struct wcp_shm_mapping *mapping) {
 static void pool_destroy(void *data) {
 	struct wcp_shm_pool *pool = data;
 	mapping_unref(pool->guest);
-	close(pool->fd);
 	free(pool);
 }
 
@@ -90,9 +88,11 @@ void wl_shm_req_create_pool(struct wcp_object *object, uint32_t opcode,
 		close(fd);
 		return;
 	}
-	pool->fd = fd;
 	pool->host_shm = (struct wl_shm *)object->proxy;
 	pool->guest = map_guest(object, fd, size);
+	// The mapping is all the pool needs, resizes included: a client's pools
+	// cost the proxy no fds.
+	close(fd);
 	if (pool->guest == NULL) {
 		pool_destroy(pool);
 		return;
@@ -143,22 +143,26 @@ static bool format_offered(struct wcp_object *object, uint32_t format) {
 void wl_shm_pool_req_resize(struct wcp_object *object, uint32_t opcode,
 	const struct wl_message *msg, union wl_argument *args) {
 	struct wcp_shm_pool *pool = object->data;
+	struct wcp_shm_mapping *guest = pool->guest;
 	int32_t size = args[0].i;
-	if (size < (int32_t)pool->guest->size) {
+	if (size < 0 || (size_t)size < guest->size) {
 		wl_resource_post_error(
-			object->resource, WL_SHM_ERROR_INVALID_STRIDE, "shrinking pool invalid");
+			object->resource, WL_SHM_ERROR_INVALID_FD, "shrinking pool invalid");
 		return;
 	}
-	if ((size_t)size == pool->guest->size) {
+	if ((size_t)size == guest->size) {
 		return;
 	}
-	struct wcp_shm_mapping *guest = map_guest(object, pool->fd, size);
-	if (guest == NULL) {
+	// The pool's buffers see the larger mapping too: they read it through
+	// the mapping they share, only while a commit copies.
+	void *data = mremap(guest->data, guest->size, (size_t)size, MREMAP_MAYMOVE);
+	if (data == MAP_FAILED) {
+		wl_resource_post_error(object->resource, WL_SHM_ERROR_INVALID_FD,
+			"failed mremap: %s", strerror(errno));
 		return;
 	}
-	// Buffers made before keep the old mapping, which lives as long as they do.
-	mapping_unref(pool->guest);
-	pool->guest = guest;
+	guest->data = data;
+	guest->size = (size_t)size;
 }
 
 /** Bytes per pixel of the formats with a plain layout; 0 for others. */

@@ -541,6 +541,18 @@ static void check_shm_errors(enum wcp_relay_mode mode) {
 	wl_shm_pool_destroy(pool);
 	probe_finish(&probe, relay);
 
+	// A pool made smaller.
+	probe_connect(&probe, relay);
+	int fd = memfd_create("pool", MFD_CLOEXEC);
+	test_assert(fd >= 0 && ftruncate(fd, 8192) == 0);
+	pool = wl_shm_create_pool(probe.shm, fd, 8192);
+	close(fd);
+	wl_shm_pool_resize(pool, 4096);
+	expect_error(&probe, &wl_shm_pool_interface, wl_proxy_get_id((struct wl_proxy *)pool),
+		WL_SHM_ERROR_INVALID_FD);
+	wl_shm_pool_destroy(pool);
+	probe_finish(&probe, relay);
+
 	// A format the host does not offer, and a buffer larger than its pool.
 	static const struct {
 		uint32_t format;
@@ -552,7 +564,7 @@ static void check_shm_errors(enum wcp_relay_mode mode) {
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		probe_connect(&probe, relay);
-		int fd = memfd_create("pool", MFD_CLOEXEC);
+		fd = memfd_create("pool", MFD_CLOEXEC);
 		test_assert(fd >= 0 && ftruncate(fd, 16 * 16 * 4) == 0);
 		pool = wl_shm_create_pool(probe.shm, fd, 16 * 16 * 4);
 		close(fd);
@@ -1252,6 +1264,39 @@ TEST(command_ends_the_proxy_though_child_signals_were_ignored) {
 	test_assert(proc != NULL && proc_wait(proc, 20000));
 	test_assert(proc_exit_code(proc) == 0);
 	proc_stop(proc, 0);
+	weston_stop(weston);
+}
+
+/**
+ * Over cross-domain the proxy serves pools itself: a client's pools, many
+ * from one fd, must not use up the proxy's fds, which every client needs.
+ */
+TEST(pools_cost_the_proxy_no_fds) {
+	struct wcp_weston *weston = weston_start(NULL);
+	struct wcp_relay *relay = relay_start(weston, WCP_RELAY_EMU);
+	struct error_probe probe;
+	probe_connect(&probe, relay);
+	int before, after;
+	long rss;
+	process_usage(relay->proxy->pid, &before, &rss);
+	enum { POOLS = 200 };
+	int fd = memfd_create("pool", MFD_CLOEXEC);
+	test_assert(fd >= 0 && ftruncate(fd, 8192) == 0);
+	struct wl_shm_pool *pools[POOLS];
+	for (int i = 0; i < POOLS; i++) {
+		pools[i] = wl_shm_create_pool(probe.shm, fd, 4096);
+		wl_shm_pool_resize(pools[i], 8192); // which needs no fd either
+	}
+	close(fd);
+	test_assert(wl_display_roundtrip(probe.display) >= 0);
+	process_usage(relay->proxy->pid, &after, &rss);
+	test_log("proxy: %d fds before, %d with %d pools", before, after, POOLS);
+	test_assert(after < before + 10);
+	for (int i = 0; i < POOLS; i++) {
+		wl_shm_pool_destroy(pools[i]);
+	}
+	probe_finish(&probe, relay);
+	relay_stop(relay);
 	weston_stop(weston);
 }
 
