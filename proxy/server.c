@@ -64,11 +64,34 @@ error_server:
 	return NULL;
 }
 
+/** How long new connections wait when the proxy has run out of fds or memory. */
+#define ACCEPT_PAUSE_MS 250
+
+static int handle_accept_pause(void *data) {
+	struct wcp_server *server = data;
+	wl_event_source_fd_update(server->listen_source, WL_EVENT_READABLE);
+	return 0;
+}
+
+/**
+ * Stops watching the socket for a while: the connection that could not be
+ * taken stays queued, and would otherwise be reported again at once, the
+ * loop turning on it with nothing else served. The timer is made with the
+ * socket's source, while there are fds to make it.
+ */
+static void pause_accepting(struct wcp_server *server) {
+	wl_event_source_fd_update(server->listen_source, 0);
+	wl_event_source_timer_update(server->accept_pause, ACCEPT_PAUSE_MS);
+}
+
 static int handle_listen(int fd, uint32_t mask, void *data) {
 	struct wcp_server *server = data;
 	int client_fd = accept4(fd, NULL, NULL, SOCK_CLOEXEC);
 	if (client_fd < 0) {
-		if (errno != EAGAIN && errno != EINTR) {
+		if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
+			wcp_log_errno(WCP_ERROR, "accept: new clients wait %d ms", ACCEPT_PAUSE_MS);
+			pause_accepting(server);
+		} else if (errno != EAGAIN && errno != EINTR) {
 			wcp_log_errno(WCP_ERROR, "accept");
 		}
 		return 0;
@@ -173,10 +196,12 @@ static bool try_socket(struct wcp_server *server, const char *dir, const char *n
 static bool watch_listen_fd(struct wcp_server *server) {
 	server->listen_source = wl_event_loop_add_fd(
 		server->loop, server->listen_fd, WL_EVENT_READABLE, handle_listen, server);
-	if (server->listen_source == NULL) {
+	server->accept_pause = wl_event_loop_add_timer(server->loop, handle_accept_pause, server);
+	if (server->listen_source == NULL || server->accept_pause == NULL) {
 		wcp_log_errno(WCP_ERROR, "cannot watch the listening socket");
+		return false;
 	}
-	return server->listen_source != NULL;
+	return true;
 }
 
 bool server_listen(struct wcp_server *server, const char *name) {
@@ -260,6 +285,9 @@ void server_destroy(struct wcp_server *server) {
 	wl_display_destroy_clients(server->display);
 	if (server->listen_source != NULL) {
 		wl_event_source_remove(server->listen_source);
+	}
+	if (server->accept_pause != NULL) {
+		wl_event_source_remove(server->accept_pause);
 	}
 	if (server->listen_fd >= 0) {
 		close(server->listen_fd);

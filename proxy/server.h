@@ -27,6 +27,7 @@ struct wcp_server {
 	int listen_fd, lock_fd;
 	bool adopted; // the socket was passed in; its owner removes it
 	struct wl_event_source *listen_source;
+	struct wl_event_source *accept_pause; // a timer: watching the socket again
 
 	struct wl_list clients; // wcp_client.link
 	bool running;

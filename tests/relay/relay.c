@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
@@ -1296,6 +1297,63 @@ TEST(pools_cost_the_proxy_no_fds) {
 		wl_shm_pool_destroy(pools[i]);
 	}
 	probe_finish(&probe, relay);
+	relay_stop(relay);
+	weston_stop(weston);
+}
+
+/** User and system CPU time of a process, in clock ticks. */
+static long long process_ticks(pid_t pid) {
+	char path[64], line[1024];
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	FILE *f = fopen(path, "re");
+	test_assert(f != NULL && fgets(line, sizeof(line), f) != NULL);
+	fclose(f);
+	// Fields after the command's closing parenthesis: state is the 3rd,
+	// utime the 14th and stime the 15th.
+	const char *rest = strrchr(line, ')');
+	test_assert(rest != NULL);
+	long long utime, stime;
+	test_assert(sscanf(rest + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lld %lld",
+			    &utime, &stime) == 2);
+	return utime + stime;
+}
+
+/**
+ * Out of fds, the proxy cannot take a new connection: it leaves it queued
+ * and looks again a little later, instead of turning on it at full speed,
+ * and serves it once fds are free.
+ */
+TEST(out_of_fds_new_clients_wait_without_a_busy_loop) {
+	struct wcp_weston *weston = weston_start(NULL);
+	struct wcp_relay *relay = relay_start(weston, WCP_RELAY_DIRECT);
+	pid_t pid = relay->proxy->pid;
+	int fds;
+	long rss;
+	process_usage(pid, &fds, &rss);
+	struct rlimit old, none;
+	test_assert(prlimit(pid, RLIMIT_NOFILE, NULL, &old) == 0);
+	none = (struct rlimit){.rlim_cur = (rlim_t)fds, .rlim_max = old.rlim_max};
+	test_assert(prlimit(pid, RLIMIT_NOFILE, &none, NULL) == 0);
+
+	int sock = raw_connect(weston, relay);
+	struct timeval wait = {.tv_sec = 10};
+	test_assert(setsockopt(sock, SOL_SOCKET, SO_RCVTIMEO, &wait, sizeof(wait)) == 0);
+	const uint32_t get_registry[] = {1, (12u << 16) | 1, 2};
+	const uint32_t sync[] = {1, (12u << 16) | 0, 3};
+	raw_send(sock, get_registry, 3);
+	raw_send(sock, sync, 3);
+	proc_sleep_ms(300);
+	long long start = process_ticks(pid);
+	proc_sleep_ms(1000);
+	long long spent = process_ticks(pid) - start;
+	test_log("proxy: %lld ticks of CPU in 1 s without fds (%ld a second)", spent,
+		sysconf(_SC_CLK_TCK));
+	test_assert(spent * 4 < sysconf(_SC_CLK_TCK));
+	test_assert(file_has_line(relay->log_path, "accept: new clients wait"));
+
+	test_assert(prlimit(pid, RLIMIT_NOFILE, &old, NULL) == 0);
+	test_assert(raw_find_global(sock, "wl_compositor") != 0);
+	close(sock);
 	relay_stop(relay);
 	weston_stop(weston);
 }
