@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 #include <wayland-client.h>
@@ -27,6 +28,8 @@ static int command_status = -1;
 static struct {
 	sigset_t mask;
 	struct sigaction pipe, bus, child;
+	struct rlimit files; // RLIMIT_NOFILE, if files_known
+	bool files_known;
 } inherited;
 
 static int handle_stop(int sig, void *data) {
@@ -46,6 +49,22 @@ static int handle_child(int sig, void *data) {
 		}
 	}
 	return 0;
+}
+
+/**
+ * Raises the soft limit on open fds to the hard one: every client costs the
+ * proxy several, and the loop is epoll's, which has no use for small fd
+ * numbers. The command gets the limit the proxy was given.
+ */
+static void take_every_fd_allowed(void) {
+	inherited.files_known = getrlimit(RLIMIT_NOFILE, &inherited.files) == 0;
+	if (!inherited.files_known) {
+		return;
+	}
+	struct rlimit all = {inherited.files.rlim_max, inherited.files.rlim_max};
+	if (all.rlim_cur != inherited.files.rlim_cur && setrlimit(RLIMIT_NOFILE, &all) != 0) {
+		wcp_log_errno(WCP_INFO, "cannot raise the limit on open files");
+	}
 }
 
 /** Checks, before any socket exists, that the host can be reached. */
@@ -90,6 +109,9 @@ static bool start_command(struct wcp_server *server, char **command) {
 		sigaction(SIGPIPE, &inherited.pipe, NULL);
 		sigaction(SIGBUS, &inherited.bus, NULL);
 		sigaction(SIGCHLD, &inherited.child, NULL);
+		if (inherited.files_known) {
+			setrlimit(RLIMIT_NOFILE, &inherited.files);
+		}
 		sigprocmask(SIG_SETMASK, &inherited.mask, NULL);
 		unsetenv("NOTIFY_SOCKET"); // readiness is the proxy's to report
 		setenv("WAYLAND_DISPLAY", server->socket_name, 1);
@@ -169,6 +191,7 @@ int main(int argc, char *argv[]) {
 	sigaction(SIGBUS, NULL, &inherited.bus);
 	sigaction(SIGPIPE, NULL, &inherited.pipe);
 	sigaction(SIGCHLD, NULL, &inherited.child);
+	take_every_fd_allowed();
 	// Children are waited for: ignored, as a parent may leave it, SIGCHLD
 	// would never tell that the command ended.
 	signal(SIGCHLD, SIG_DFL);

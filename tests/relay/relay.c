@@ -1358,6 +1358,29 @@ TEST(out_of_fds_new_clients_wait_without_a_busy_loop) {
 	weston_stop(weston);
 }
 
+/**
+ * The proxy allows itself every fd its hard limit allows, and its command
+ * starts with the soft limit the proxy was given.
+ */
+TEST(proxy_takes_every_fd_allowed_and_its_command_the_limit_given) {
+	struct wcp_weston *weston = weston_start(NULL);
+	const char *proxy = getenv("WCP_PROXY");
+	test_assert(proxy != NULL);
+	char host[96];
+	test_format(host, sizeof(host), "--host-display=%s", weston->socket);
+	// The command's parent is the proxy.
+	const char *argv[] = {"prlimit", "--nofile=256:4096", proxy, "--device=none", host, "--",
+		"sh", "-c",
+		"test \"$(ulimit -n)\" = 256 && "
+		"grep -qE '^Max open files +4096 +4096 ' /proc/$PPID/limits",
+		NULL};
+	struct wcp_proc *proc = proc_spawn(argv, NULL);
+	test_assert(proc != NULL && proc_wait(proc, 20000));
+	test_assert(proc_exit_code(proc) == 0);
+	proc_stop(proc, 0);
+	weston_stop(weston);
+}
+
 int main(int argc, char *argv[]) {
 	return test_main(argc, argv);
 }
