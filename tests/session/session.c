@@ -621,8 +621,9 @@ TEST_OPTS(the_units_start_the_proxy_by_socket_activation, .timeout_s = 90) {
 	char *socket_unit = read_text(env_path("WCP_SOCKET_UNIT"));
 	char *environment_d = read_text(env_path("WCP_ENVIRONMENT_D"));
 	char *autostart = read_text(env_path("WCP_AUTOSTART"));
-	char exec_start[512], type[32], listen[256], display[128], exec[512];
+	char exec_start[512], type[32], listen[256], display[128], exec[512], export_env[128];
 	file_value(service, "ExecStart", exec_start, sizeof(exec_start));
+	file_value(service, "Environment", export_env, sizeof(export_env));
 	file_value(service, "Type", type, sizeof(type));
 	file_value(socket_unit, "ListenStream", listen, sizeof(listen));
 	file_value(environment_d, "WAYLAND_DISPLAY", display, sizeof(display));
@@ -631,6 +632,10 @@ TEST_OPTS(the_units_start_the_proxy_by_socket_activation, .timeout_s = 90) {
 		type, listen, display, exec);
 	// One socket name everywhere: the socket unit's, the environment's, autostart's.
 	test_assert(strcmp(type, "notify") == 0);
+	// Exporting is the environment's, which a drop-in can change: the
+	// command line would win over it.
+	test_assert(strcmp(export_env, "WL_CROSS_PROXY_EXPORT_ENV=1") == 0);
+	test_assert(strstr(exec_start, "--export-env") == NULL);
 	test_assert(strncmp(listen, "%t/", 3) == 0 && strcmp(listen + 3, display) == 0);
 	char socket_option[160];
 	test_format(socket_option, sizeof(socket_option), " --socket=%s ", display);
@@ -667,7 +672,7 @@ TEST_OPTS(the_units_start_the_proxy_by_socket_activation, .timeout_s = 90) {
 	struct notify_listener n;
 	notify_listen(&n, dir, false);
 	int listen_fd = listen_at(path);
-	const char *env[] = {n.env, path_env, device, NULL};
+	const char *env[] = {n.env, path_env, device, export_env, NULL};
 	struct wcp_proc *proxy = spawn_activated(argv, listen_fd, env, log_path);
 	test_assert(notify_wait(&n, "READY=1", buf, sizeof(buf)));
 
@@ -679,6 +684,15 @@ TEST_OPTS(the_units_start_the_proxy_by_socket_activation, .timeout_s = 90) {
 	char *args = read_text(exported);
 	test_assert(strcmp(args, want) == 0);
 	free(args);
+	test_assert(proc_stop(proxy, WCP_PROC_GRACE_MS) == 0);
+
+	// A drop-in's Environment=WL_CROSS_PROXY_EXPORT_ENV=0 turns it off.
+	test_assert(unlink(exported) == 0);
+	const char *off_env[] = {n.env, path_env, device, "WL_CROSS_PROXY_EXPORT_ENV=0", NULL};
+	proxy = spawn_activated(argv, listen_fd, off_env, log_path);
+	test_assert(notify_wait(&n, "READY=1", buf, sizeof(buf)));
+	expect_client_works(display_env);
+	test_assert(access(exported, F_OK) != 0);
 	test_assert(proc_stop(proxy, WCP_PROC_GRACE_MS) == 0);
 	close(listen_fd);
 	notify_close(&n);
