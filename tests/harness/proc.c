@@ -28,6 +28,22 @@ long long proc_now_ms(void) {
 	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+int proc_open_fds(pid_t pid) {
+	char path[64];
+	snprintf(path, sizeof(path), "/proc/%d/fd", (int)pid);
+	DIR *dir = opendir(path);
+	if (dir == NULL) {
+		return -1;
+	}
+	int count = 0;
+	struct dirent *entry;
+	while ((entry = readdir(dir)) != NULL) {
+		count += entry->d_name[0] != '.';
+	}
+	closedir(dir);
+	return count;
+}
+
 void proc_sleep_ms(int ms) {
 	struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000};
 	while (nanosleep(&ts, &ts) < 0 && errno == EINTR) {

@@ -82,6 +82,9 @@ void proc_find_built(const char *variable, const char *path);
 /** Milliseconds on the monotonic clock. */
 long long proc_now_ms(void);
 
+/** How many fds the process has open; -1 when that cannot be read. */
+int proc_open_fds(pid_t pid);
+
 /** Sleeps for ms milliseconds. */
 void proc_sleep_ms(int ms);
 
