@@ -32,6 +32,7 @@ static void client_destroy(struct wcp_client *client) {
 	struct wcp_server *server = client->server;
 	wl_list_remove(&client->client_destroy.link);
 	wl_list_remove(&client->link);
+	hold_finish(&client->hold);
 	struct wcp_object *object, *tmp;
 	wl_list_for_each_safe(object, tmp, &client->objects, link) {
 		forward_detach(object);
@@ -62,6 +63,13 @@ static void client_destroy(struct wcp_client *client) {
 static void handle_client_destroy(struct wl_listener *listener, void *data) {
 	struct wcp_client *client = wl_container_of(listener, client, client_destroy);
 	client_destroy(client);
+}
+
+struct wcp_client *client_from_wl(struct wl_client *wl_client) {
+	struct wcp_client *client;
+	struct wl_listener *listener =
+		wl_client_get_destroy_listener(wl_client, handle_client_destroy);
+	return listener != NULL ? wl_container_of(listener, client, client_destroy) : NULL;
 }
 
 static void handle_fail_idle(void *data) {
@@ -350,6 +358,7 @@ struct wcp_client *client_create(struct wcp_server *server, struct wl_client *wl
 	wl_list_init(&client->registries);
 	wl_list_init(&client->objects);
 	wl_array_init(&client->shm_formats);
+	hold_init(&client->hold);
 	client->stat_fd = -1;
 	wl_list_insert(&server->clients, &client->link);
 	client->client_destroy.notify = handle_client_destroy;

@@ -5,6 +5,8 @@
 #include <wayland-client-core.h>
 #include <wayland-server-core.h>
 
+#include "wayland/hold.h"
+
 struct wcp_server;
 struct wcp_cd_bridge;
 
@@ -23,6 +25,8 @@ struct wcp_client {
 	bool host_broken; // a flush found the connection over; requests are dropped
 	bool host_delivered; // the bridge wrote host data that is not read yet
 	struct wl_event_source *fail_idle; // set once the client is to be dropped
+	bool errored; // a protocol error was sent to it: nothing more of it is handled
+	struct wcp_hold hold; // its requests held back while a commit waits
 
 	struct wl_registry *host_registry;
 	struct wl_list host_globals; // wcp_host_global.link
@@ -40,6 +44,9 @@ struct wcp_client {
 
 /** Creates the host connection for a new guest client; NULL (client dropped) on failure. */
 struct wcp_client *client_create(struct wcp_server *server, struct wl_client *wl_client);
+
+/** The client of a guest connection; NULL when it has none (being torn down). */
+struct wcp_client *client_from_wl(struct wl_client *wl_client);
 
 /** Sends what is queued for the host; called before the loop sleeps. */
 void client_flush_host(struct wcp_client *client);

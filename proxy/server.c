@@ -261,11 +261,18 @@ void server_run(struct wcp_server *server) {
 		wl_list_for_each_safe(client, tmp, &server->clients, link) {
 			client_read_delivered(client);
 		}
+		// Held requests go on where a host buffer came free, or the wait
+		// is over: the loop wakes for the nearest such end.
+		int timeout = -1;
+		wl_list_for_each_safe(client, tmp, &server->clients, link) {
+			int left = hold_step(client);
+			timeout = left >= 0 && (timeout < 0 || left < timeout) ? left : timeout;
+		}
 		wl_display_flush_clients(server->display);
 		wl_list_for_each_safe(client, tmp, &server->clients, link) {
 			client_flush_host(client);
 		}
-		wl_event_loop_dispatch(server->loop, -1);
+		wl_event_loop_dispatch(server->loop, timeout);
 	}
 }
 

@@ -11,9 +11,8 @@
 #include "client.h"
 #include "log.h"
 #include "virtgpu/bridge.h"
+#include "wayland/hold.h"
 #include "wayland/interceptors.h"
-
-#define MAX_ARGS 20
 
 // Marks the proxies the relay dispatches, as opposed to the proxy's own.
 static const int relay_marker;
@@ -28,8 +27,13 @@ static void log_error(void *data, enum wl_protocol_logger_type type,
 	}
 	const union wl_argument *args = message->arguments;
 	struct wl_resource *target = (struct wl_resource *)args[0].o;
+	struct wl_client *wl_client = wl_resource_get_client(message->resource);
+	struct wcp_client *client = client_from_wl(wl_client);
+	if (client != NULL) {
+		client->errored = true;
+	}
 	pid_t pid;
-	wl_client_get_credentials(wl_resource_get_client(message->resource), &pid, NULL, NULL);
+	wl_client_get_credentials(wl_client, &pid, NULL, NULL);
 	wcp_log(WCP_ERROR, "client (pid %d): protocol error %" PRIu32 " on %s@%" PRIu32 ": %s",
 		(int)pid, args[1].u, target != NULL ? wl_resource_get_class(target) : "?",
 		target != NULL ? wl_resource_get_id(target) : 0, args[2].s);
@@ -59,15 +63,10 @@ void forward_trace_init(void) {
 	trace_host = all || strstr(value, "host") != NULL;
 }
 
-/**
- * The argument types of a message, one char each ("iufsonah"); with
- * `nullable`, which of them may be null.
- */
-static size_t parse_signature_nullable(
-	const char *signature, char types[static MAX_ARGS], bool *nullable) {
+size_t forward_arg_types(const char *signature, char types[static WCP_MAX_ARGS], bool *nullable) {
 	size_t count = 0;
 	bool next_nullable = false;
-	for (const char *p = signature; *p != '\0' && count < MAX_ARGS; p++) {
+	for (const char *p = signature; *p != '\0' && count < WCP_MAX_ARGS; p++) {
 		if (*p == '?') {
 			next_nullable = true;
 		} else if (strchr("iufsonah", *p) != NULL) {
@@ -81,8 +80,8 @@ static size_t parse_signature_nullable(
 	return count;
 }
 
-static size_t parse_signature(const char *signature, char types[static MAX_ARGS]) {
-	return parse_signature_nullable(signature, types, NULL);
+static size_t parse_signature(const char *signature, char types[static WCP_MAX_ARGS]) {
+	return forward_arg_types(signature, types, NULL);
 }
 
 static void trace(const char *direction, const char *interface, uint32_t id,
@@ -125,7 +124,7 @@ static void trace(const char *direction, const char *interface, uint32_t id,
 	wcp_log(WCP_INFO, "%s)", line);
 }
 
-static void close_fd_args(const char *types, size_t count, union wl_argument *args) {
+void forward_close_fds(const char *types, size_t count, union wl_argument *args) {
 	for (size_t i = 0; i < count; i++) {
 		if (types[i] == 'h' && args[i].h >= 0) {
 			close(args[i].h);
@@ -162,15 +161,15 @@ struct wcp_object *forward_from_resource(struct wl_resource *resource) {
  */
 static void drop_request(struct wcp_object *object, uint32_t opcode, const struct wl_message *msg,
 	union wl_argument *args) {
-	char types[MAX_ARGS];
+	char types[WCP_MAX_ARGS];
 	size_t count = parse_signature(msg->signature, types);
-	close_fd_args(types, count, args);
+	forward_close_fds(types, count, args);
 	struct wl_client *wl_client = wl_resource_get_client(object->resource);
 	for (size_t i = 0; i < count && object->client != NULL; i++) {
 		if (types[i] != 'n' || msg->types[i] == NULL) {
 			continue;
 		}
-		struct wl_resource *created = wl_resource_create(wl_client, msg->types[i],
+		struct wl_resource *created = hold_resource_create(wl_client, msg->types[i],
 			wl_resource_get_version(object->resource), args[i].n);
 		if (created == NULL) {
 			wl_client_post_no_memory(wl_client);
@@ -218,13 +217,13 @@ static bool fds_can_cross(struct wcp_object *object, const struct wl_message *ms
 struct wcp_object *forward_request(struct wcp_object *object, uint32_t opcode,
 	const struct wl_message *msg, union wl_argument *args) {
 	struct wl_resource *resource = object->resource;
-	char types[MAX_ARGS];
-	bool nullable[MAX_ARGS];
-	size_t count = parse_signature_nullable(msg->signature, types, nullable);
+	char types[WCP_MAX_ARGS];
+	bool nullable[WCP_MAX_ARGS];
+	size_t count = forward_arg_types(msg->signature, types, nullable);
 	bool destructor = (object->meta->destructor_requests >> opcode) & 1u;
 
 	// libwayland still owns `args`: translate into a copy.
-	union wl_argument out[MAX_ARGS];
+	union wl_argument out[WCP_MAX_ARGS];
 	memcpy(out, args, count * sizeof(out[0]));
 	const struct wl_interface *new_interface = NULL;
 	bool has_new_id = false;
@@ -248,7 +247,7 @@ struct wcp_object *forward_request(struct wcp_object *object, uint32_t opcode,
 					wl_resource_get_client(resource),
 					"%s.%s cannot name %s@%" PRIu32 " to the host",
 					object->meta->interface->name, msg->name, name, id);
-				close_fd_args(types, count, args);
+				forward_close_fds(types, count, args);
 				return NULL;
 			}
 		} else if (types[i] == 'n') {
@@ -259,14 +258,14 @@ struct wcp_object *forward_request(struct wcp_object *object, uint32_t opcode,
 		}
 	}
 	if (!fds_can_cross(object, msg, types, count, args)) {
-		close_fd_args(types, count, args);
+		forward_close_fds(types, count, args);
 		return NULL;
 	}
 	if (has_new_id && new_interface == NULL) {
 		// Untyped new_id is wl_registry.bind's alone, which the registry handles.
 		wl_client_post_implementation_error(wl_resource_get_client(resource),
 			"%s.%s cannot be relayed", object->meta->interface->name, msg->name);
-		close_fd_args(types, count, args);
+		forward_close_fds(types, count, args);
 		return NULL;
 	}
 
@@ -274,7 +273,7 @@ struct wcp_object *forward_request(struct wcp_object *object, uint32_t opcode,
 	struct wl_proxy *new_proxy = wl_proxy_marshal_array_flags(object->proxy, opcode,
 		new_interface, version, destructor ? WL_MARSHAL_FLAG_DESTROY : 0, out);
 	// libwayland duplicated the fds it sent; the received ones are ours to close.
-	close_fd_args(types, count, args);
+	forward_close_fds(types, count, args);
 	if (destructor) {
 		object->proxy = NULL;
 		wl_resource_destroy(resource);
@@ -283,7 +282,7 @@ struct wcp_object *forward_request(struct wcp_object *object, uint32_t opcode,
 	if (new_interface == NULL) {
 		return NULL;
 	}
-	struct wl_resource *new_resource = wl_resource_create(wl_resource_get_client(resource),
+	struct wl_resource *new_resource = hold_resource_create(wl_resource_get_client(resource),
 		new_interface, wl_resource_get_version(resource), new_id);
 	if (new_resource == NULL) {
 		wl_proxy_destroy(new_proxy);
@@ -297,7 +296,7 @@ struct wcp_object *forward_request(struct wcp_object *object, uint32_t opcode,
 static void dispatch_local(struct wcp_object *object, uint32_t opcode, const struct wl_message *msg,
 	union wl_argument *args) {
 	if (trace_guest) {
-		char types[MAX_ARGS];
+		char types[WCP_MAX_ARGS];
 		trace("guest->proxy", object->meta->interface->name,
 			wl_resource_get_id(object->resource), msg, args, types,
 			parse_signature(msg->signature, types));
@@ -307,8 +306,8 @@ static void dispatch_local(struct wcp_object *object, uint32_t opcode, const str
 		intercept(object, opcode, msg, args);
 		return;
 	}
-	char types[MAX_ARGS];
-	close_fd_args(types, parse_signature(msg->signature, types), args);
+	char types[WCP_MAX_ARGS];
+	forward_close_fds(types, parse_signature(msg->signature, types), args);
 	if ((object->meta->destructor_requests >> opcode) & 1u) {
 		wl_resource_destroy(object->resource);
 		return;
@@ -322,7 +321,7 @@ static void dispatch_local(struct wcp_object *object, uint32_t opcode, const str
 /** The size of a message on the wire, and in *fds the fds it carries. */
 static size_t message_size(
 	const struct wl_message *msg, const union wl_argument *args, size_t *fds) {
-	char types[MAX_ARGS];
+	char types[WCP_MAX_ARGS];
 	size_t count = parse_signature(msg->signature, types);
 	size_t size = 8;
 	*fds = 0;
@@ -350,6 +349,11 @@ static int dispatch_request(const void *impl, void *target, uint32_t opcode,
 	const struct wl_message *msg, union wl_argument *args) {
 	struct wl_resource *resource = target;
 	struct wcp_object *object = wl_resource_get_user_data(resource);
+	if (object->client != NULL &&
+		hold_request(
+			object->client, object->meta->interface, resource, opcode, msg, args)) {
+		return 0;
+	}
 	if (object->local && object->client != NULL) {
 		dispatch_local(object, opcode, msg, args);
 		return 0;
@@ -359,7 +363,7 @@ static int dispatch_request(const void *impl, void *target, uint32_t opcode,
 		return 0;
 	}
 	if (trace_guest) {
-		char types[MAX_ARGS];
+		char types[WCP_MAX_ARGS];
 		trace("guest->host", object->meta->interface->name, wl_proxy_get_id(object->proxy),
 			msg, args, types, parse_signature(msg->signature, types));
 	}
@@ -384,6 +388,11 @@ static int dispatch_request(const void *impl, void *target, uint32_t opcode,
 	return 0;
 }
 
+int forward_dispatch(struct wl_resource *resource, uint32_t opcode, const struct wl_message *msg,
+	union wl_argument *args) {
+	return dispatch_request(&relay_marker, resource, opcode, msg, args);
+}
+
 /** Ends both sides of an object after its host side's destructor event. */
 static void end_pair(struct wcp_object *object) {
 	wl_proxy_destroy(object->proxy);
@@ -395,9 +404,9 @@ static int dispatch_event(const void *impl, void *target, uint32_t opcode,
 	const struct wl_message *msg, union wl_argument *args) {
 	struct wl_proxy *proxy = target;
 	struct wcp_object *object = wl_proxy_get_user_data(proxy);
-	char types[MAX_ARGS];
-	bool nullable[MAX_ARGS];
-	size_t count = parse_signature_nullable(msg->signature, types, nullable);
+	char types[WCP_MAX_ARGS];
+	bool nullable[WCP_MAX_ARGS];
+	size_t count = forward_arg_types(msg->signature, types, nullable);
 	bool destructor = (object->meta->destructor_events >> opcode) & 1u;
 
 	if (trace_host) {
@@ -428,7 +437,7 @@ static int dispatch_event(const void *impl, void *target, uint32_t opcode,
 				wl_proxy_destroy((struct wl_proxy *)args[i].o);
 			}
 		}
-		close_fd_args(types, count, args);
+		forward_close_fds(types, count, args);
 		if (destructor) {
 			end_pair(object);
 		}
@@ -436,7 +445,7 @@ static int dispatch_event(const void *impl, void *target, uint32_t opcode,
 	}
 	// libwayland-client unrefs the proxies in `args` after this returns:
 	// translate into a copy.
-	union wl_argument out[MAX_ARGS];
+	union wl_argument out[WCP_MAX_ARGS];
 	memcpy(out, args, count * sizeof(out[0]));
 	for (size_t i = 0; i < count; i++) {
 		if (types[i] == 'o' && args[i].o != NULL) {
@@ -454,7 +463,7 @@ static int dispatch_event(const void *impl, void *target, uint32_t opcode,
 			if (new_resource == NULL) {
 				wl_proxy_destroy(new_proxy);
 				client_fail(object->client, "out of memory");
-				close_fd_args(types, count, args);
+				forward_close_fds(types, count, args);
 				return 0;
 			}
 			struct wcp_object *created =
@@ -463,7 +472,7 @@ static int dispatch_event(const void *impl, void *target, uint32_t opcode,
 		}
 	}
 	wl_resource_post_event_array(object->resource, opcode, out);
-	close_fd_args(types, count, args);
+	forward_close_fds(types, count, args);
 	if (destructor) {
 		end_pair(object);
 	}

@@ -9,6 +9,9 @@
 
 struct wcp_client;
 
+/** Arguments a message may have at most (libwayland's limit). */
+#define WCP_MAX_ARGS 20
+
 /**
  * One relayed object: a guest resource and the host proxy it stands for.
  * Requests on the resource are forwarded to the proxy and events on the
@@ -61,6 +64,22 @@ struct wcp_object *forward_create_inert(struct wcp_client *client, struct wl_res
  */
 struct wcp_object *forward_request(struct wcp_object *object, uint32_t opcode,
 	const struct wl_message *msg, union wl_argument *args);
+
+/**
+ * Handles a guest request on a relayed object as its dispatcher does (a
+ * request held back, wayland/hold.h).
+ */
+int forward_dispatch(struct wl_resource *resource, uint32_t opcode, const struct wl_message *msg,
+	union wl_argument *args);
+
+/**
+ * The argument types of a message, one char each ("iufsonah"), and their
+ * count; with `nullable`, which of them may be null.
+ */
+size_t forward_arg_types(const char *signature, char types[static WCP_MAX_ARGS], bool *nullable);
+
+/** Closes the fds among a message's arguments (of forward_arg_types' types). */
+void forward_close_fds(const char *types, size_t count, union wl_argument *args);
 
 /** Gives the object a new host proxy (the old one is the caller's to destroy). */
 void forward_replace_proxy(struct wcp_object *object, struct wl_proxy *proxy);

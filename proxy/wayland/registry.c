@@ -8,6 +8,7 @@
 #include "client.h"
 #include "log.h"
 #include "wayland/forward.h"
+#include "wayland/hold.h"
 #include "wayland/metadata.h"
 
 uint32_t registry_policy(const char *interface, uint32_t host_version, bool over_channel) {
@@ -26,12 +27,9 @@ static void send_global(struct wl_resource *registry, const struct wcp_host_glob
 	}
 }
 
-static void handle_bind(struct wl_client *wl_client, struct wl_resource *registry, uint32_t name,
+static void handle_bind(struct wcp_client *client, struct wl_resource *registry, uint32_t name,
 	const char *interface, uint32_t version, uint32_t id) {
-	struct wcp_client *client = wl_resource_get_user_data(registry);
-	if (client == NULL) {
-		return;
-	}
+	struct wl_client *wl_client = client->client;
 	struct wcp_host_global *global, *found = NULL;
 	wl_list_for_each(global, &client->host_globals, link) {
 		if (global->name == name && global->advertised > 0) {
@@ -46,7 +44,7 @@ static void handle_bind(struct wl_client *wl_client, struct wl_resource *registr
 		return;
 	}
 	const struct wl_interface *type = metadata_find(interface)->interface;
-	struct wl_resource *resource = wl_resource_create(wl_client, type, (int)version, id);
+	struct wl_resource *resource = hold_resource_create(wl_client, type, (int)version, id);
 	if (resource == NULL) {
 		wl_client_post_no_memory(wl_client);
 		return;
@@ -67,9 +65,22 @@ static void handle_bind(struct wl_client *wl_client, struct wl_resource *registr
 	forward_create(client, resource, proxy);
 }
 
-static const struct wl_registry_interface registry_impl = {
-	.bind = handle_bind,
-};
+// Marks the guest's wl_registry resources.
+static const int registry_marker;
+
+static int dispatch_registry(const void *impl, void *target, uint32_t opcode,
+	const struct wl_message *msg, union wl_argument *args) {
+	struct wl_resource *registry = target;
+	struct wcp_client *client = wl_resource_get_user_data(registry);
+	if (client == NULL ||
+		hold_request(client, &wl_registry_interface, registry, opcode, msg, args)) {
+		return 0;
+	}
+	if (opcode == WL_REGISTRY_BIND) {
+		handle_bind(client, registry, args[0].u, args[1].s, args[2].u, args[3].n);
+	}
+	return 0;
+}
 
 static void handle_registry_destroy(struct wl_resource *resource) {
 	wl_list_remove(wl_resource_get_link(resource));
@@ -84,12 +95,13 @@ static void send_all_globals(struct wcp_client *client, struct wl_resource *regi
 
 static void get_registry(struct wcp_client *client, struct wl_resource *display, uint32_t id) {
 	struct wl_resource *registry =
-		wl_resource_create(client->client, &wl_registry_interface, 1, id);
+		hold_resource_create(client->client, &wl_registry_interface, 1, id);
 	if (registry == NULL) {
 		wl_client_post_no_memory(client->client);
 		return;
 	}
-	wl_resource_set_implementation(registry, &registry_impl, client, handle_registry_destroy);
+	wl_resource_set_dispatcher(
+		registry, dispatch_registry, &registry_marker, client, handle_registry_destroy);
 	wl_list_insert(&client->registries, wl_resource_get_link(registry));
 	if (client->registry_sync == NULL) {
 		send_all_globals(client, registry);
@@ -98,7 +110,7 @@ static void get_registry(struct wcp_client *client, struct wl_resource *display,
 
 static void display_sync(struct wcp_client *client, uint32_t id) {
 	struct wl_resource *callback =
-		wl_resource_create(client->client, &wl_callback_interface, 1, id);
+		hold_resource_create(client->client, &wl_callback_interface, 1, id);
 	if (callback == NULL) {
 		wl_client_post_no_memory(client->client);
 		return;
@@ -115,6 +127,9 @@ static int dispatch_display(const void *impl, void *target, uint32_t opcode,
 	const struct wl_message *msg, union wl_argument *args) {
 	struct wl_resource *display = target;
 	struct wcp_client *client = wl_resource_get_user_data(display);
+	if (hold_request(client, &wl_display_interface, display, opcode, msg, args)) {
+		return 0;
+	}
 	switch (opcode) {
 	case WL_DISPLAY_SYNC:
 		display_sync(client, args[0].n);
@@ -124,6 +139,13 @@ static int dispatch_display(const void *impl, void *target, uint32_t opcode,
 		break;
 	}
 	return 0;
+}
+
+int registry_dispatch(struct wl_resource *resource, uint32_t opcode, const struct wl_message *msg,
+	union wl_argument *args) {
+	return wl_resource_get_id(resource) == 1
+		? dispatch_display(NULL, resource, opcode, msg, args)
+		: dispatch_registry(&registry_marker, resource, opcode, msg, args);
 }
 
 static void handle_host_global(void *data, struct wl_registry *registry, uint32_t name,

@@ -3,6 +3,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <wayland-server-core.h>
 #include <wayland-util.h>
 
 struct wcp_client;
@@ -25,6 +26,13 @@ struct wcp_host_global {
  * has its XML and it may cross, at the lower of the two versions.
  */
 bool registry_init(struct wcp_client *client);
+
+/**
+ * Handles a guest request on its wl_display or a wl_registry as their
+ * dispatchers do (a request held back, wayland/hold.h).
+ */
+int registry_dispatch(struct wl_resource *resource, uint32_t opcode, const struct wl_message *msg,
+	union wl_argument *args);
 
 /** Drops the registry state of a client being torn down. */
 void registry_finish(struct wcp_client *client);

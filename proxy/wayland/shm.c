@@ -12,6 +12,7 @@
 #include "log.h"
 #include "util/sigbus.h"
 #include "wayland/forward.h"
+#include "wayland/hold.h"
 
 /** A guest pool (wcp_object.data of its local object). */
 struct wcp_shm_pool {
@@ -97,8 +98,9 @@ void wl_shm_req_create_pool(struct wcp_object *object, uint32_t opcode,
 		pool_destroy(pool);
 		return;
 	}
-	struct wl_resource *resource = wl_resource_create(wl_resource_get_client(object->resource),
-		&wl_shm_pool_interface, wl_resource_get_version(object->resource), id);
+	struct wl_resource *resource =
+		hold_resource_create(wl_resource_get_client(object->resource),
+			&wl_shm_pool_interface, wl_resource_get_version(object->resource), id);
 	if (resource == NULL) {
 		wl_resource_post_no_memory(object->resource);
 		pool_destroy(pool);
@@ -210,7 +212,7 @@ void wl_shm_pool_req_create_buffer(struct wcp_object *object, uint32_t opcode,
 	}
 	struct wcp_shm_buffer *buffer = calloc(1, sizeof(*buffer));
 	struct wl_resource *resource = buffer != NULL
-		? wl_resource_create(
+		? hold_resource_create(
 			  wl_resource_get_client(object->resource), &wl_buffer_interface, 1, id)
 		: NULL;
 	if (resource == NULL) {

@@ -12,6 +12,7 @@
 #include "server.h"
 #include "util/copy.h"
 #include "wayland/forward.h"
+#include "wayland/hold.h"
 #include "wayland/shm.h"
 #include "wayland/swapchain.h"
 
@@ -37,13 +38,6 @@ struct wcp_surface {
 	struct wcp_surface_damage history[HISTORY];
 	struct wcp_swapchain chain;
 	struct wcp_object *object; // whose data this is
-
-	// The host held every host buffer at the last commit: its content
-	// waits for one to come free, and so does the guest's buffer.
-	bool owed;
-	int32_t owed_x, owed_y; // the attach offsets it carried
-	struct wl_resource *owed_release;
-	struct wl_listener owed_release_destroy;
 };
 
 static void set_buffer(
@@ -69,28 +63,8 @@ static void handle_current_destroy(struct wl_listener *listener, void *data) {
 	surface->current = NULL;
 }
 
-static void handle_owed_release_destroy(struct wl_listener *listener, void *data) {
-	struct wcp_surface *surface = wl_container_of(listener, surface, owed_release_destroy);
-	wl_list_remove(&listener->link);
-	surface->owed_release = NULL;
-}
-
-/** Takes the guest buffer whose release waits for the owed content; NULL if none. */
-static struct wl_resource *take_owed_release(struct wcp_surface *surface) {
-	struct wl_resource *buffer = surface->owed_release;
-	if (buffer != NULL) {
-		wl_list_remove(&surface->owed_release_destroy.link);
-		surface->owed_release = NULL;
-	}
-	return buffer;
-}
-
 static void surface_destroy(void *data) {
 	struct wcp_surface *surface = data;
-	struct wl_resource *owed = take_owed_release(surface);
-	if (owed != NULL) {
-		wl_buffer_send_release(owed); // nothing will show it now
-	}
 	set_buffer(&surface->pending, &surface->pending_destroy, NULL);
 	set_buffer(&surface->current, &surface->current_destroy, NULL);
 	pixman_region32_fini(&surface->surface_damage);
@@ -124,7 +98,6 @@ static struct wcp_surface *surface_get(struct wcp_object *object) {
 	}
 	swapchain_init(&surface->chain, object->client, handle_host_freed, surface);
 	surface->object = object;
-	surface->owed_release_destroy.notify = handle_owed_release_destroy;
 	object->data = surface;
 	object->data_destroy = surface_destroy;
 	return surface;
@@ -251,12 +224,6 @@ static void stale_region(
 	}
 }
 
-enum present_result {
-	PRESENTED,
-	DEFERRED, // the host holds every host buffer
-	FAILED, // the client is being ended
-};
-
 /** CLOCK_MONOTONIC in nanoseconds, for the copy time in the stats. */
 static uint64_t monotonic_ns(void) {
 	struct timespec ts;
@@ -266,19 +233,18 @@ static uint64_t monotonic_ns(void) {
 
 /**
  * Copies an shm buffer's new content into a free host buffer and attaches
- * that on the host; *out gets it.
+ * that on the host, then hands the guest's buffer back (`attached`, when
+ * the commit attached it). False when the client is being ended.
  */
-static enum present_result present_shm(struct wcp_object *object, struct wcp_surface *surface,
-	struct wcp_shm_buffer *buffer, int32_t x, int32_t y, struct wcp_host_buffer **out) {
-	bool full;
-	struct wcp_host_buffer *host = swapchain_acquire(&surface->chain, buffer, &full);
+static bool present(struct wcp_object *object, struct wcp_surface *surface,
+	struct wcp_shm_buffer *buffer, struct wl_resource *attached, int32_t x, int32_t y) {
+	struct wcp_host_buffer *host =
+		swapchain_acquire(&surface->chain, buffer, object->client->hold.overdue);
 	if (host == NULL) {
-		if (!full) {
-			wl_client_post_implementation_error(
-				object->client->client, "the host gave no memory for this buffer");
-			client_fail(object->client, "no host buffer for a surface");
-		}
-		return full ? DEFERRED : FAILED;
+		wl_client_post_implementation_error(
+			object->client->client, "the host gave no memory for this buffer");
+		client_fail(object->client, "no host buffer for a surface");
+		return false;
 	}
 	pixman_region32_t copy;
 	pixman_region32_init(&copy);
@@ -302,95 +268,40 @@ static enum present_result present_shm(struct wcp_object *object, struct wcp_sur
 		host->synced_seq = 0;
 		wl_client_post_implementation_error(wl_resource_get_client(object->resource),
 			"the shm pool of a committed buffer was truncated");
-		return FAILED;
+		return false;
 	}
 	host->synced_seq = surface->seq;
 	wl_surface_attach((struct wl_surface *)object->proxy, host->buffer, x, y);
 	swapchain_attached(host);
-	*out = host;
-	return PRESENTED;
-}
-
-/**
- * Shows the current shm buffer on the host and hands back the guest's
- * buffers: `attached` (committed just now) and any owed one. When the host
- * holds every host buffer, all of that waits for one to come free.
- */
-static bool present(struct wcp_object *object, struct wcp_surface *surface,
-	struct wcp_shm_buffer *buffer, struct wl_resource *attached, int32_t x, int32_t y) {
-	x += surface->owed ? surface->owed_x : 0;
-	y += surface->owed ? surface->owed_y : 0;
-	struct wcp_host_buffer *host = NULL;
-	enum present_result result = present_shm(object, surface, buffer, x, y, &host);
-	if (result == FAILED) {
-		return false;
-	}
-	if (result == DEFERRED) {
-		surface->owed = true;
-		surface->owed_x = x;
-		surface->owed_y = y;
-		if (attached != NULL && attached != surface->owed_release) {
-			struct wl_resource *superseded = take_owed_release(surface);
-			if (superseded != NULL) {
-				wl_buffer_send_release(superseded);
-			}
-			surface->owed_release = attached;
-			wl_resource_add_destroy_listener(attached, &surface->owed_release_destroy);
-		}
-		return true;
-	}
-	surface->owed = false;
-	struct wl_resource *owed = take_owed_release(surface);
-	if (owed != NULL && owed != attached) {
-		// The owed buffer's release waits with the one just shown.
-		if (attached != NULL) {
-			wl_buffer_send_release(owed);
-		} else {
-			attached = owed;
-		}
-	}
 	if (attached != NULL) {
 		swapchain_release_guest(host, attached);
 	}
 	return true;
 }
 
-/** A host buffer came free: owed content goes out with a commit of its own. */
+/** A host buffer came free: a commit waiting for one may go on. */
 static void handle_host_freed(void *data) {
 	struct wcp_surface *surface = data;
-	struct wcp_object *object = surface->object;
-	if (!surface->owed || object->proxy == NULL || object->client == NULL) {
-		return;
+	if (surface->object->client != NULL) {
+		hold_resume(surface->object->client);
 	}
-	struct wcp_shm_buffer *buffer =
-		shm_buffer_from_object(forward_from_resource(surface->current));
-	if (buffer == NULL) {
-		surface->owed = false;
-		struct wl_resource *owed = take_owed_release(surface);
-		if (owed != NULL) {
-			wl_buffer_send_release(owed);
-		}
-		return;
-	}
-	// attach, damage and commit, and maybe a new host buffer's pool
-	if (!client_host_reserve(
-		    object->client, WCP_HOST_INTERCEPT_BYTES + 32, WCP_HOST_INTERCEPT_FDS) ||
-		!present(object, surface, buffer, NULL, 0, 0) || surface->owed) {
-		return;
-	}
-	struct wl_surface *host = (struct wl_surface *)object->proxy;
-	if (wl_proxy_get_version(object->proxy) >= WL_SURFACE_DAMAGE_BUFFER_SINCE_VERSION) {
-		wl_surface_damage_buffer(host, 0, 0, INT32_MAX, INT32_MAX);
-	} else {
-		wl_surface_damage(host, 0, 0, INT32_MAX, INT32_MAX);
-	}
-	wl_surface_commit(host);
 }
 
 void wl_surface_req_commit(struct wcp_object *object, uint32_t opcode, const struct wl_message *msg,
 	union wl_argument *args) {
 	struct wcp_surface *surface = surface_get(object);
 	if (surface == NULL) {
+		return;
+	}
+	struct wcp_shm_buffer *next = shm_buffer_from_object(
+		forward_from_resource(surface->attached ? surface->pending : surface->current));
+	if (next != NULL && swapchain_full(&surface->chain, object->client->hold.overdue) &&
+		(surface->attached || pixman_region32_not_empty(&surface->surface_damage) ||
+			pixman_region32_not_empty(&surface->buffer_damage))) {
+		// The host holds every host buffer: this commit, and all the
+		// client sends after it, wait for one to come free.
+		hold_wait(object->client, object->meta->interface, object->resource, opcode, msg,
+			args);
 		return;
 	}
 	bool attached = surface->attached;
@@ -417,8 +328,7 @@ void wl_surface_req_commit(struct wcp_object *object, uint32_t opcode, const str
 	pixman_region32_clear(&surface->surface_damage);
 	pixman_region32_clear(&surface->buffer_damage);
 
-	if (buffer != NULL &&
-		(attached || surface->owed || pixman_region32_not_empty(&entry->region))) {
+	if (buffer != NULL && (attached || pixman_region32_not_empty(&entry->region))) {
 		// New content, also when damage comes without an attach: the
 		// guest's buffer was released, so it may have been drawn again.
 		int32_t x = attached ? surface->attach_x : 0, y = attached ? surface->attach_y : 0;
@@ -426,13 +336,7 @@ void wl_surface_req_commit(struct wcp_object *object, uint32_t opcode, const str
 			return;
 		}
 	} else if (attached) {
-		// No buffer, or one that is relayed as it is: what was owed is
-		// replaced.
-		surface->owed = false;
-		struct wl_resource *owed = take_owed_release(surface);
-		if (owed != NULL) {
-			wl_buffer_send_release(owed);
-		}
+		// No buffer, or one that is relayed as it is.
 		struct wl_proxy *host = current != NULL ? current->proxy : NULL;
 		wl_surface_attach((struct wl_surface *)object->proxy, (struct wl_buffer *)host,
 			surface->attach_x, surface->attach_y);

@@ -23,6 +23,9 @@
  */
 #define MAX 4
 
+/** ... and when the host has kept them all too long (wayland/hold.h). */
+#define MAX_OVERDUE 8
+
 /** Held by the host at most, for the guest's buffers to be released early. */
 #define EARLY 2
 
@@ -167,9 +170,12 @@ void swapchain_finish(struct wcp_swapchain *chain) {
 	}
 }
 
+bool swapchain_full(const struct wcp_swapchain *chain, bool overdue) {
+	return chain->busy >= (overdue ? MAX_OVERDUE : MAX);
+}
+
 struct wcp_host_buffer *swapchain_acquire(
-	struct wcp_swapchain *chain, const struct wcp_shm_buffer *guest, bool *full) {
-	*full = false;
+	struct wcp_swapchain *chain, const struct wcp_shm_buffer *guest, bool overdue) {
 	struct wcp_host_buffer *best = NULL, *host, *tmp;
 	wl_list_for_each_safe(host, tmp, &chain->buffers, link) {
 		if (host->busy) {
@@ -186,8 +192,8 @@ struct wcp_host_buffer *swapchain_acquire(
 	if (best != NULL) {
 		return best;
 	}
-	if (chain->count >= MAX) {
-		*full = true;
+	if (swapchain_full(chain, overdue)) {
+		wcp_log(WCP_ERROR, "a commit found every host buffer of its surface in use");
 		return NULL;
 	}
 	return host_buffer_create(chain, guest);

@@ -20,8 +20,8 @@ struct wcp_shm_buffer;
  *
  * A guest that commits faster than the host releases is held back: past a
  * few host buffers in use, the guest's release waits for the host's
- * (swapchain_hold_release), and when none is free at all the surface's
- * owner is told once one comes free (`freed`).
+ * (swapchain_release_guest), and when the host holds all of them the
+ * commit waits (wayland/hold.h) until one comes free (`freed`).
  */
 
 struct wcp_host_buffer {
@@ -53,14 +53,20 @@ void swapchain_init(struct wcp_swapchain *chain, struct wcp_client *client,
 void swapchain_finish(struct wcp_swapchain *chain);
 
 /**
+ * Whether the host holds every host buffer the chain may have: a commit
+ * must wait for `freed`. With `overdue` (the host has kept them too long)
+ * the chain may have a few more.
+ */
+bool swapchain_full(const struct wcp_swapchain *chain, bool overdue);
+
+/**
  * A free host buffer with the guest buffer's size, stride and format, the
- * one holding the newest content when several are; made when none is and
- * the chain is not full. NULL when none can be had: *full tells whether
- * that is because the host holds them all (wait for `freed`) or an error
- * (logged).
+ * one holding the newest content when several are; made when none is.
+ * NULL (logged) when none can be had: the host gave no memory, or the
+ * chain is full, which the caller checks first.
  */
 struct wcp_host_buffer *swapchain_acquire(
-	struct wcp_swapchain *chain, const struct wcp_shm_buffer *guest, bool *full);
+	struct wcp_swapchain *chain, const struct wcp_shm_buffer *guest, bool overdue);
 
 /** Marks a host buffer attached on the host. */
 void swapchain_attached(struct wcp_host_buffer *host);

@@ -2,9 +2,11 @@
  * Races between the guest and the host, and a host's quirks, staged with a
  * small host compositor of the test's own: a bind that crosses the removal
  * of its global, an event that names an object the guest has just
- * destroyed, a keymap that is /dev/null, and a host that stops reading
- * while a guest sends more than the sockets hold. Straight to a compositor
- * none ends the client; through the proxy none may.
+ * destroyed, a keymap that is /dev/null, a host that stops reading
+ * while a guest sends more than the sockets hold, and one that never
+ * releases a buffer. Straight to a compositor none ends the client;
+ * through the proxy none may, but for a client that sends without end
+ * while the host keeps every buffer.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -12,6 +14,8 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <stdlib.h>
+#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -30,7 +34,8 @@
 /*
  * The host: wl_compositor, wl_output, zxdg_output_manager_v1 and wl_seat,
  * whose objects accept every request and do nothing (a released wl_output
- * stays alive on this side, as if the release were still on its way), and
+ * stays alive on this side, as if the release were still on its way, and
+ * no buffer is ever released), libwayland's wl_shm, and
  * a wl_surface.set_buffer_scale(99) stalls it for half a second. The
  * seat has a keyboard without a keymap: its keymap event is of format
  * no_keymap with /dev/null of size 0, as wlroots sends it. SIGUSR1
@@ -156,6 +161,9 @@ static void host_run(int notify_fd) {
 	wl_global_create(
 		display, &zxdg_output_manager_v1_interface, 3, &host, host_bind_xdg_output_manager);
 	wl_global_create(display, &wl_seat_interface, 5, &host, host_bind_seat);
+	if (wl_display_init_shm(display) != 0) {
+		_exit(2);
+	}
 	struct wl_event_loop *loop = wl_display_get_event_loop(display);
 	wl_event_loop_add_signal(loop, SIGUSR1, host_signal, &host);
 	wl_event_loop_add_signal(loop, SIGUSR2, host_signal, &host);
@@ -184,7 +192,8 @@ struct guest {
 	struct wcp_relay *relay;
 	struct wl_display *display;
 	struct wl_registry *registry;
-	uint32_t output_name, compositor_name, xdg_output_manager_name, seat_name, removed_name;
+	uint32_t output_name, compositor_name, xdg_output_manager_name, seat_name, shm_name;
+	uint32_t removed_name;
 	int enters;
 };
 
@@ -199,6 +208,8 @@ static void guest_global(void *data, struct wl_registry *registry, uint32_t name
 		guest->xdg_output_manager_name = name;
 	} else if (strcmp(interface, "wl_seat") == 0) {
 		guest->seat_name = name;
+	} else if (strcmp(interface, "wl_shm") == 0) {
+		guest->shm_name = name;
 	}
 }
 
@@ -445,6 +456,167 @@ TEST(burst_waits_for_a_stalled_host_direct) {
 
 TEST(burst_waits_for_a_stalled_host_over_cross_domain) {
 	check_burst_to_a_stalled_host(WCP_RELAY_EMU);
+}
+
+/** A guest surface with one 64x64 shm buffer, and the fd of its pool. */
+struct kept_surface {
+	struct wl_compositor *compositor;
+	struct wl_shm *shm;
+	struct wl_surface *surface;
+	struct wl_buffer *buffer;
+	struct wl_callback *sync; // the round trip that waits
+	int fd;
+};
+
+/** Destroys the guest's objects (the connection may be over). */
+static void kept_surface_finish(struct kept_surface *kept) {
+	wl_callback_destroy(kept->sync);
+	wl_surface_destroy(kept->surface);
+	wl_buffer_destroy(kept->buffer);
+	wl_shm_destroy(kept->shm);
+	wl_compositor_destroy(kept->compositor);
+	close(kept->fd);
+}
+
+static void done(void *data, struct wl_callback *callback, uint32_t serial) {
+	*(bool *)data = true;
+}
+
+static const struct wl_callback_listener done_listener = {
+	.done = done,
+};
+
+/**
+ * Over cross-domain, to a host that keeps every buffer, commits frames,
+ * each with a round trip, as long as the proxy lets them through: four at
+ * once (its host buffers), four more each after a wait (it makes more),
+ * and not the ninth, which waits on with what follows it (a round trip).
+ */
+static void commit_until_held(struct guest *guest, struct kept_surface *kept) {
+	guest_start_on(guest, WCP_RELAY_EMU);
+	test_assert(guest->shm_name != 0);
+	kept->compositor = wl_registry_bind(
+		guest->registry, guest->compositor_name, &wl_compositor_interface, 4);
+	kept->shm = wl_registry_bind(guest->registry, guest->shm_name, &wl_shm_interface, 1);
+	kept->surface = wl_compositor_create_surface(kept->compositor);
+	kept->fd = memfd_create("pool", MFD_CLOEXEC);
+	test_assert(kept->fd >= 0 && ftruncate(kept->fd, 64 * 64 * 4) == 0);
+	struct wl_shm_pool *pool = wl_shm_create_pool(kept->shm, kept->fd, 64 * 64 * 4);
+	kept->buffer = wl_shm_pool_create_buffer(pool, 0, 64, 64, 256, WL_SHM_FORMAT_XRGB8888);
+	wl_shm_pool_destroy(pool);
+	wl_surface_attach(kept->surface, kept->buffer, 0, 0);
+	long long took[8];
+	for (int i = 0; i < 8; i++) {
+		wl_surface_damage_buffer(kept->surface, 0, 0, 64, 64);
+		wl_surface_commit(kept->surface);
+		long long start = proc_now_ms();
+		test_assert(wl_display_roundtrip(guest->display) >= 0);
+		took[i] = proc_now_ms() - start;
+	}
+	test_log("round trips after each commit: %lld %lld %lld %lld, then %lld %lld %lld %lld ms",
+		took[0], took[1], took[2], took[3], took[4], took[5], took[6], took[7]);
+	for (int i = 4; i < 8; i++) {
+		test_assert(took[i] >= 90); // the proxy's patience: 100 ms
+	}
+	wl_surface_damage_buffer(kept->surface, 0, 0, 64, 64);
+	wl_surface_commit(kept->surface);
+	bool synced = false;
+	kept->sync = wl_display_sync(guest->display);
+	wl_callback_add_listener(kept->sync, &done_listener, &synced);
+	test_assert(wl_display_flush(guest->display) >= 0);
+	struct pollfd pfd = {.fd = wl_display_get_fd(guest->display), .events = POLLIN};
+	test_assert(poll(&pfd, 1, 500) == 0);
+	test_assert(!synced);
+}
+
+static bool log_has(struct guest *guest, const char *text) {
+	size_t size;
+	char *log = test_read_file(guest->relay->log_path, &size);
+	test_assert(log != NULL);
+	bool found = strstr(log, text) != NULL;
+	free(log);
+	return found;
+}
+
+/**
+ * A host that keeps every buffer holds the client's commits back, and all
+ * it sends after them; one that sends on without end is ended once the
+ * proxy holds 4 MiB of it, and the proxy carries on.
+ */
+TEST(client_held_by_a_keeping_host_ends_past_a_limit) {
+	struct guest guest;
+	struct kept_surface kept;
+	commit_until_held(&guest, &kept);
+	struct wl_region *region = wl_compositor_create_region(kept.compositor);
+	int fd = wl_display_get_fd(guest.display);
+	bool ended = false;
+	int sent = 0;
+	for (; sent < 1000000 && !ended; sent++) {
+		wl_region_add(region, sent, 0, 1, 1);
+		while (!ended && sent % 100 == 99 && wl_display_flush(guest.display) < 0) {
+			ended = errno != EAGAIN;
+			struct pollfd pfd = {.fd = fd, .events = POLLOUT};
+			test_assert(ended || poll(&pfd, 1, 10000) == 1);
+		}
+	}
+	test_log("ended after %d requests", sent);
+	test_assert(ended || wl_display_roundtrip(guest.display) < 0);
+	for (long long deadline = proc_now_ms() + 5000;
+		!log_has(&guest, "too many requests held back") && proc_now_ms() < deadline;) {
+		proc_sleep_ms(50);
+	}
+	test_assert(log_has(&guest,
+		"more than 4 MiB or 256 fds of requests sent while a commit "
+		"waited for the host compositor"));
+	test_assert(proc_alive(guest.relay->proxy));
+	wl_region_destroy(region);
+	kept_surface_finish(&kept);
+	guest_stop(&guest);
+}
+
+/**
+ * A client that leaves while its requests are held, fds among them: the
+ * proxy drops them and closes the fds.
+ */
+TEST(client_leaving_while_held_costs_nothing) {
+	struct guest guest;
+	struct kept_surface kept;
+	commit_until_held(&guest, &kept);
+	pid_t proxy = guest.relay->proxy->pid;
+	int before = proc_open_fds(proxy);
+	struct wl_shm_pool *pools[20];
+	for (int i = 0; i < 20; i++) {
+		pools[i] = wl_shm_create_pool(kept.shm, kept.fd, 64 * 64 * 4);
+	}
+	test_assert(wl_display_flush(guest.display) >= 0);
+	int held = before;
+	for (long long deadline = proc_now_ms() + 5000;
+		held < before + 20 && proc_now_ms() < deadline;) {
+		proc_sleep_ms(20);
+		held = proc_open_fds(proxy);
+	}
+	test_assert(held >= before + 20);
+	for (int i = 0; i < 20; i++) {
+		wl_shm_pool_destroy(pools[i]);
+	}
+	kept_surface_finish(&kept);
+	wl_registry_destroy(guest.registry);
+	wl_display_disconnect(guest.display);
+	int after = held;
+	for (long long deadline = proc_now_ms() + 5000;
+		after > before - 5 && proc_now_ms() < deadline;) {
+		proc_sleep_ms(20);
+		after = proc_open_fds(proxy);
+	}
+	test_log("proxy: %d fds, %d with 20 pools held, %d once the client left", before, held,
+		after);
+	// Its socket and host channel went too.
+	test_assert(after <= before - 5);
+	guest.display = wl_display_connect(guest.relay->socket);
+	test_assert(guest.display != NULL);
+	guest.registry = wl_display_get_registry(guest.display);
+	test_assert(wl_display_roundtrip(guest.display) >= 0);
+	guest_stop(&guest);
 }
 
 int main(int argc, char **argv) {

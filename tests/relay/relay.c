@@ -850,8 +850,41 @@ TEST(whole_surface_damage_at_scale_two_is_copied) {
 }
 
 /**
+ * Commits 40 frames on the window's one buffer, each redrawn in place and
+ * damaged, then one of `last`; nothing is flushed. The host cannot release
+ * host buffers as fast: the proxy runs out of them on the way.
+ */
+static void shm_window_burst(struct shm_window *w, uint32_t last) {
+	for (uint32_t i = 0; i <= 40; i++) {
+		shm_window_fill(w, i == 40 ? last : 0xff000000 | (i * 0x060402u));
+		wl_surface_damage_buffer(w->surface, 0, 0, SHM_WINDOW_SIZE, SHM_WINDOW_SIZE);
+		wl_surface_commit(w->surface);
+	}
+}
+
+/** Waits for the window titled `title` to show `color` all over, `size` pixels square. */
+static void wait_window_color(
+	struct wcp_weston *weston, const char *title, int32_t size, uint32_t color) {
+	struct wcp_scene_view view;
+	test_assert(weston_scene_wait(weston, "xdg_toplevel", title, NULL, 5000, &view));
+	test_assert(view.x2 - view.x1 == size && view.y2 - view.y1 == size);
+	struct wcp_rect window = {view.x1, view.y1, size, size};
+	size_t count = 0;
+	for (long long deadline = proc_now_ms() + 5000; proc_now_ms() < deadline;) {
+		struct wcp_image *shot = weston_screenshot(weston, NULL);
+		count = image_count_color(shot, window, color, 0xffffffff);
+		image_destroy(shot);
+		if (count == (size_t)size * (size_t)size) {
+			break;
+		}
+		proc_sleep_ms(50);
+	}
+	test_assert(count == (size_t)size * (size_t)size);
+}
+
+/**
  * A client that commits damage on one buffer many times in one go, faster
- * than the host can release its buffers: the proxy holds the content back
+ * than the host can release its buffers: the proxy holds its commits back
  * until a host buffer comes free instead of ending the client, and the
  * last frame reaches the screen.
  */
@@ -862,37 +895,87 @@ TEST(commit_burst_shows_the_last_frame) {
 	probe_connect(&probe, relay);
 	struct shm_window w;
 	shm_window_create(&w, &probe, "burst");
-	const int32_t size = SHM_WINDOW_SIZE;
+	shm_window_fill(&w, 0xff000040);
+	wl_surface_attach(w.surface, w.buffer, 0, 0);
+	wl_surface_damage_buffer(w.surface, 0, 0, SHM_WINDOW_SIZE, SHM_WINDOW_SIZE);
+	wl_surface_commit(w.surface);
+	shm_window_burst(&w, 0xff00c000);
+	test_assert(wl_display_roundtrip(probe.display) >= 0);
+	wait_window_color(weston, "burst", SHM_WINDOW_SIZE, 0xff00c000);
+	shm_window_destroy(&w);
+	probe_finish(&probe, relay);
+	relay_stop(relay);
+	weston_stop(weston);
+}
+
+/**
+ * What a client sends after a commit that waits for a host buffer waits
+ * with it: the host sees the commit as the client made it, without the
+ * requests that came after (a buffer scale, here), which it applies only
+ * with the client's next commit. Objects made meanwhile (a pool with its
+ * fd, a buffer, a region made and destroyed, a toplevel) work once the
+ * commit has gone out.
+ */
+TEST(requests_after_a_waiting_commit_wait_with_it) {
+	struct wcp_weston *weston = weston_start(NULL);
+	struct wcp_relay *relay = relay_start(weston, WCP_RELAY_EMU);
+	struct error_probe probe;
+	probe_connect(&probe, relay);
+	const int32_t size = SHM_WINDOW_SIZE, stride = size * 4;
+	struct shm_window w;
+	shm_window_create(&w, &probe, "held");
 	shm_window_fill(&w, 0xff000040);
 	wl_surface_attach(w.surface, w.buffer, 0, 0);
 	wl_surface_damage_buffer(w.surface, 0, 0, size, size);
 	wl_surface_commit(w.surface);
-	// 40 frames in one flush, each redrawn in place and damaged; then a
-	// last one in another colour.
-	uint32_t last = 0;
-	for (uint32_t i = 0; i <= 40; i++) {
-		last = i == 40 ? 0xff00c000 : 0xff000000 | (i * 0x060402u);
-		shm_window_fill(&w, last);
-		wl_surface_damage_buffer(w.surface, 0, 0, size, size);
-		wl_surface_commit(w.surface);
-	}
 	test_assert(wl_display_roundtrip(probe.display) >= 0);
 
-	struct wcp_scene_view view;
-	test_assert(weston_scene_wait(weston, "xdg_toplevel", "burst", NULL, 5000, &view));
-	struct wcp_rect window = {view.x1, view.y1, size, size};
-	size_t count = 0;
-	for (long long deadline = proc_now_ms() + 5000; proc_now_ms() < deadline;) {
-		struct wcp_image *shot = weston_screenshot(weston, NULL);
-		count = image_count_color(shot, window, last, 0xffffffff);
-		image_destroy(shot);
-		if (count == (size_t)(size * size)) {
-			break;
-		}
-		proc_sleep_ms(50);
+	// All in one flush, behind the burst.
+	shm_window_burst(&w, 0xff00c000);
+	wl_surface_set_buffer_scale(w.surface, 2);
+	int fd = memfd_create("pool", MFD_CLOEXEC);
+	test_assert(fd >= 0 && ftruncate(fd, stride * size) == 0);
+	uint32_t *pixels =
+		mmap(NULL, (size_t)(stride * size), PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	test_assert(pixels != MAP_FAILED);
+	fill(pixels, (size_t)size * (size_t)size, 0xffc00000);
+	struct wl_shm_pool *pool = wl_shm_create_pool(probe.shm, fd, stride * size);
+	close(fd);
+	struct wl_buffer *buffer =
+		wl_shm_pool_create_buffer(pool, 0, size, size, stride, WL_SHM_FORMAT_XRGB8888);
+	struct wl_region *region = wl_compositor_create_region(probe.compositor);
+	wl_region_add(region, 0, 0, 8, 8);
+	wl_region_destroy(region);
+	struct wl_surface *surface = wl_compositor_create_surface(probe.compositor);
+	struct xdg_surface *xdg_surface = xdg_wm_base_get_xdg_surface(probe.wm_base, surface);
+	bool configured = false;
+	xdg_surface_add_listener(xdg_surface, &xdg_surface_listener, &configured);
+	struct xdg_toplevel *toplevel = xdg_surface_get_toplevel(xdg_surface);
+	xdg_toplevel_set_title(toplevel, "second");
+	wl_surface_commit(surface);
+	test_assert(wl_display_roundtrip(probe.display) >= 0);
+	while (!configured) {
+		test_assert(wl_display_dispatch(probe.display) >= 0);
 	}
-	test_assert(count == (size_t)(size * size));
+	wl_surface_attach(surface, buffer, 0, 0);
+	wl_surface_damage_buffer(surface, 0, 0, size, size);
+	wl_surface_commit(surface);
+	test_assert(wl_display_roundtrip(probe.display) >= 0);
 
+	// The scale was not committed: the window keeps its size.
+	wait_window_color(weston, "held", size, 0xff00c000);
+	wait_window_color(weston, "second", size, 0xffc00000);
+	wl_surface_damage_buffer(w.surface, 0, 0, size, size);
+	wl_surface_commit(w.surface);
+	test_assert(wl_display_roundtrip(probe.display) >= 0);
+	wait_window_color(weston, "held", size / 2, 0xff00c000);
+
+	xdg_toplevel_destroy(toplevel);
+	xdg_surface_destroy(xdg_surface);
+	wl_surface_destroy(surface);
+	wl_buffer_destroy(buffer);
+	wl_shm_pool_destroy(pool);
+	munmap(pixels, (size_t)(stride * size));
 	shm_window_destroy(&w);
 	probe_finish(&probe, relay);
 	relay_stop(relay);
