@@ -124,21 +124,34 @@ static bool socket_is_served(const char *path) {
 }
 
 /** Opens and takes the lock next to socket_path; false when another server holds it. */
-static bool take_lock(struct wcp_server *server) {
+enum socket_result {
+	SOCKET_TAKEN, // by us
+	SOCKET_IN_USE, // another server has it
+	SOCKET_FAILED, // logged; no other name in the directory would do better
+};
+
+static enum socket_result take_lock(struct wcp_server *server) {
 	int len = snprintf(
 		server->lock_path, sizeof(server->lock_path), "%s.lock", server->socket_path);
 	if (len < 0 || (size_t)len >= sizeof(server->lock_path)) {
-		return false;
+		wcp_log(WCP_ERROR, "the lock path %s.lock is too long", server->socket_path);
+		return SOCKET_FAILED;
 	}
 	int lock_fd = open(server->lock_path, O_CREAT | O_CLOEXEC | O_RDWR, 0640);
-	if (lock_fd < 0 || flock(lock_fd, LOCK_EX | LOCK_NB) < 0) {
-		if (lock_fd >= 0) {
-			close(lock_fd);
+	if (lock_fd < 0) {
+		wcp_log_errno(WCP_ERROR, "cannot open the lock %s", server->lock_path);
+		return SOCKET_FAILED;
+	}
+	if (flock(lock_fd, LOCK_EX | LOCK_NB) < 0) {
+		enum socket_result result = errno == EWOULDBLOCK ? SOCKET_IN_USE : SOCKET_FAILED;
+		if (result == SOCKET_FAILED) {
+			wcp_log_errno(WCP_ERROR, "cannot lock %s", server->lock_path);
 		}
-		return false;
+		close(lock_fd);
+		return result;
 	}
 	server->lock_fd = lock_fd;
-	return true;
+	return SOCKET_TAKEN;
 }
 
 static void release_lock(struct wcp_server *server) {
@@ -150,31 +163,30 @@ static void release_lock(struct wcp_server *server) {
 }
 
 /** Takes `name` if its lock is free: stale sockets of dead servers are replaced. */
-static bool try_socket(struct wcp_server *server, const char *dir, const char *name) {
+static enum socket_result try_socket(struct wcp_server *server, const char *dir, const char *name) {
 	int len = snprintf(server->socket_path, sizeof(server->socket_path), "%s/%s", dir, name);
 	struct sockaddr_un addr = {.sun_family = AF_UNIX};
 	if (len < 0 || (size_t)len >= sizeof(addr.sun_path)) {
-		wcp_log(WCP_ERROR, "socket path %s/%s is too long", dir, name);
-		return false;
+		wcp_log(WCP_ERROR, "the socket path %s/%s is too long (%zu bytes at most)", dir,
+			name, sizeof(addr.sun_path) - 1);
+		return SOCKET_FAILED;
 	}
-	if (!take_lock(server)) {
-		return false; // another server holds it
+	enum socket_result locked = take_lock(server);
+	if (locked != SOCKET_TAKEN) {
+		return locked;
 	}
 	if (socket_is_served(server->socket_path)) {
-		wcp_log(WCP_ERROR,
-			"%s is served by another process (a running wl-cross-proxy, or its systemd "
-			"socket unit): not starting a second one",
-			server->socket_path);
 		release_lock(server);
-		return false;
+		return SOCKET_IN_USE;
 	}
 	// Made under a name of its own and renamed once it listens, so that a
 	// client that finds the socket never finds it refusing connections.
 	len = snprintf(addr.sun_path, sizeof(addr.sun_path), "%s.new", server->socket_path);
 	if (len < 0 || (size_t)len >= sizeof(addr.sun_path)) {
-		wcp_log(WCP_ERROR, "socket path %s.new is too long", server->socket_path);
+		wcp_log(WCP_ERROR, "the socket path %s.new is too long (%zu bytes at most)",
+			server->socket_path, sizeof(addr.sun_path) - 1);
 		release_lock(server);
-		return false;
+		return SOCKET_FAILED;
 	}
 	unlink(addr.sun_path);
 	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
@@ -186,11 +198,11 @@ static bool try_socket(struct wcp_server *server, const char *dir, const char *n
 			unlink(addr.sun_path);
 		}
 		release_lock(server);
-		return false;
+		return SOCKET_FAILED;
 	}
 	server->listen_fd = fd;
 	snprintf(server->socket_name, sizeof(server->socket_name), "%s", name);
-	return true;
+	return SOCKET_TAKEN;
 }
 
 static bool watch_listen_fd(struct wcp_server *server) {
@@ -212,24 +224,27 @@ bool server_listen(struct wcp_server *server, const char *name) {
 			"socket lives there (log in through a session manager, or set it)");
 		return false;
 	}
-	bool ok = false;
+	enum socket_result result = SOCKET_IN_USE;
 	if (name != NULL) {
-		ok = try_socket(server, dir, name);
-		if (!ok) {
-			wcp_log(WCP_ERROR, "the socket %s/%s is in use or cannot be created", dir,
-				name);
+		result = try_socket(server, dir, name);
+		if (result == SOCKET_IN_USE) {
+			wcp_log(WCP_ERROR,
+				"%s/%s is served by another process (a running wl-cross-proxy, or "
+				"its systemd socket unit): not starting a second one",
+				dir, name);
 		}
 	} else {
-		for (int i = 0; i < 32 && !ok; i++) {
+		// Names in use are skipped; a failure would be the same for all.
+		for (int i = 0; i < 32 && result == SOCKET_IN_USE; i++) {
 			char auto_name[16];
 			snprintf(auto_name, sizeof(auto_name), "wayland-%d", i);
-			ok = try_socket(server, dir, auto_name);
+			result = try_socket(server, dir, auto_name);
 		}
-		if (!ok) {
+		if (result == SOCKET_IN_USE) {
 			wcp_log(WCP_ERROR, "no free wayland-N socket name in %s", dir);
 		}
 	}
-	if (!ok) {
+	if (result != SOCKET_TAKEN) {
 		return false;
 	}
 	return watch_listen_fd(server);
@@ -246,9 +261,12 @@ bool server_adopt(struct wcp_server *server, int fd, const char *path, const cha
 		return false;
 	}
 	// The lock tells compositors that pick free wayland-N names to skip this one.
-	if (!take_lock(server)) {
-		wcp_log(WCP_ERROR, "another server holds the lock %s of the passed socket",
-			server->lock_path);
+	enum socket_result locked = take_lock(server);
+	if (locked != SOCKET_TAKEN) {
+		if (locked == SOCKET_IN_USE) {
+			wcp_log(WCP_ERROR, "another server holds the lock %s of the passed socket",
+				server->lock_path);
+		}
 		return false;
 	}
 	return watch_listen_fd(server);

@@ -42,6 +42,16 @@ static void test_dir(char dir[static PATH_MAX]) {
 	test_remove_at_end(dir);
 }
 
+/** Makes a directory in `dir` whose path is `length` bytes long, into `out`. */
+static void long_dir_in(const char *dir, size_t length, char out[static PATH_MAX]) {
+	test_format(out, PATH_MAX, "%s/", dir);
+	size_t len = strlen(out);
+	test_assert(len < length && length < PATH_MAX);
+	memset(out + len, 'd', length - len);
+	out[length] = '\0';
+	test_assert(mkdir(out, 0700) == 0);
+}
+
 static char *read_text(const char *path) {
 	char *text = test_read_file(path, NULL);
 	if (text == NULL) {
@@ -544,6 +554,7 @@ TEST_OPTS(a_served_socket_gets_no_second_instance, .timeout_s = 60) {
 	}
 	char *log = read_text(log_path);
 	test_log("%s", log);
+	test_assert(strstr(log, "wcp-one is served by another process") != NULL);
 	test_assert(strstr(log, "wcp-unit is served by another process") != NULL);
 	free(log);
 	struct stat st;
@@ -551,6 +562,55 @@ TEST_OPTS(a_served_socket_gets_no_second_instance, .timeout_s = 60) {
 	expect_client_works("WAYLAND_DISPLAY=wcp-one");
 	test_assert(proc_stop(first, WCP_PROC_GRACE_MS) == 0);
 	close(unit_fd);
+	weston_stop(weston);
+}
+
+/** How many times `text` occurs in `haystack`. */
+static int occurrences(const char *haystack, const char *text) {
+	int count = 0;
+	for (const char *at = strstr(haystack, text); at != NULL; at = strstr(at + 1, text)) {
+		count++;
+	}
+	return count;
+}
+
+/**
+ * A runtime directory where no socket can be made: missing, or too long a
+ * path. The proxy says why, once, instead of trying every wayland-N name
+ * and calling them all in use.
+ */
+TEST_OPTS(an_unusable_runtime_dir_is_named_once, .timeout_s = 60) {
+	struct wcp_weston *weston = weston_start(NULL);
+	char dir[PATH_MAX], log_path[PATH_MAX + 16], missing[PATH_MAX + 16];
+	char host[PATH_MAX + 32], env_missing[PATH_MAX + 32], env_long[PATH_MAX + 32];
+	char long_dir[PATH_MAX];
+	test_dir(dir);
+	// By path: the runtime directory is not the host's.
+	test_format(
+		host, sizeof(host), "--host-display=%s/%s", weston->runtime_dir, weston->socket);
+	test_format(log_path, sizeof(log_path), "%s/proxy.log", dir);
+	test_format(missing, sizeof(missing), "%s/missing", dir);
+	test_format(env_missing, sizeof(env_missing), "XDG_RUNTIME_DIR=%s", missing);
+	// A directory that exists, with a path longer than a socket's may be.
+	long_dir_in(dir, 120, long_dir);
+	test_format(env_long, sizeof(env_long), "XDG_RUNTIME_DIR=%s", long_dir);
+	const char *argv[] = {env_path("WCP_PROXY"), "--device=none", host, NULL};
+	const char *envs[] = {env_missing, env_long};
+	const char *expected[] = {"wayland-0.lock: No such file or directory", "is too long"};
+	for (size_t i = 0; i < 2; i++) {
+		unlink(log_path);
+		const char *env[] = {envs[i], NULL};
+		char *out = NULL;
+		int code = proc_run_capture(
+			argv, &(struct wcp_proc_opts){.env = env, .output = log_path}, 20000, &out);
+		free(out);
+		test_assert(code == 1);
+		char *log = read_text(log_path);
+		test_log("%s", log);
+		test_assert(occurrences(log, expected[i]) == 1);
+		test_assert(strstr(log, "in use") == NULL && strstr(log, "no free") == NULL);
+		free(log);
+	}
 	weston_stop(weston);
 }
 
