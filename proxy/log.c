@@ -59,7 +59,8 @@ static void log_va(enum wcp_log_level level, const char *file, int line, const c
 }
 
 void log_line(enum wcp_log_level level, const char *file, int line, const char *fmt, ...) {
-	if (!log_enabled(level)) {
+	// A handler takes every message: it chooses what to keep.
+	if (log_handler == NULL && !log_enabled(level)) {
 		return;
 	}
 	int saved = errno;
@@ -71,7 +72,7 @@ void log_line(enum wcp_log_level level, const char *file, int line, const char *
 }
 
 void log_line_errno(enum wcp_log_level level, const char *file, int line, const char *fmt, ...) {
-	if (!log_enabled(level)) {
+	if (log_handler == NULL && !log_enabled(level)) {
 		return;
 	}
 	int saved = errno;

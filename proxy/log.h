@@ -23,9 +23,10 @@ void log_init(const char *program, enum wcp_log_level level);
 bool log_level_parse(const char *name, enum wcp_log_level *level);
 
 /**
- * Receives each message (without level, program or location) instead of
- * stderr while set; NULL restores stderr. For callers that report the
- * messages of what they call in their own form, as --check does.
+ * Receives each message (without program or location) instead of stderr
+ * while set, whatever the level set by log_init; NULL restores stderr. For
+ * callers that report the messages of what they call in their own form, as
+ * --check does.
  */
 typedef void (*wcp_log_handler)(enum wcp_log_level level, const char *message, void *data);
 

@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <unistd.h>
 #include <wayland-client.h>
 
@@ -43,11 +44,15 @@ static void collect_message(enum wcp_log_level level, const char *message, void 
 		message);
 }
 
-static void check_runtime_dir(struct check_report *out) {
+static void check_runtime_dir(struct check_report *out, const char *socket) {
 	static const char what[] = "XDG_RUNTIME_DIR";
 	const char *dir = getenv("XDG_RUNTIME_DIR");
 	struct stat st;
 	char detail[512];
+	// The socket is made as NAME.new and renamed: the longest path it takes.
+	const char *name = socket != NULL ? socket : "wayland-0";
+	size_t longest = dir != NULL ? strlen(dir) + 1 + strlen(name) + strlen(".new") : 0;
+	size_t limit = sizeof(((struct sockaddr_un *)NULL)->sun_path) - 1;
 	if (dir == NULL || dir[0] != '/') {
 		report(out, WCP_VIRTGPU_PROBE_FAILED, what,
 			"not set to an absolute path; the Wayland socket lives there: log in "
@@ -55,6 +60,12 @@ static void check_runtime_dir(struct check_report *out) {
 	} else if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode)) {
 		snprintf(detail, sizeof(detail), "%s is not a directory: create it (mode 0700)",
 			dir);
+		report(out, WCP_VIRTGPU_PROBE_FAILED, what, detail);
+	} else if (longest > limit) {
+		snprintf(detail, sizeof(detail),
+			"%s is too long a path: the socket's path %s/%s.new would have %zu bytes, more "
+			"than the %zu a socket's may have; use a shorter directory or --socket",
+			dir, dir, name, longest, limit);
 		report(out, WCP_VIRTGPU_PROBE_FAILED, what, detail);
 	} else if (access(dir, W_OK | X_OK) != 0) {
 		snprintf(detail, sizeof(detail),
@@ -113,7 +124,7 @@ static void check_cross_domain(struct check_report *out, struct wcp_virtgpu_devi
 
 bool check_run(const struct wcp_config *config, FILE *out) {
 	struct check_report checks = {.out = out};
-	check_runtime_dir(&checks);
+	check_runtime_dir(&checks, config->socket);
 	if (config_is_direct(config)) {
 		check_host_compositor(&checks, config->host_display);
 	} else {

@@ -304,6 +304,48 @@ TEST(check_without_a_runtime_dir_says_so) {
 	emu_fixture_stop(&f);
 }
 
+/**
+ * What --check reports on the device is what opening it logged, whatever
+ * the log level; and a runtime directory too long for a socket's path is
+ * a problem it names.
+ */
+TEST(check_reports_at_every_log_level_and_a_too_long_runtime_dir) {
+	char dir[PATH_MAX], runtime[PATH_MAX + 32], long_dir[PATH_MAX];
+	test_dir(dir);
+	test_format(runtime, sizeof(runtime), "XDG_RUNTIME_DIR=%s", dir);
+	const char *levels[] = {"WL_CROSS_PROXY_LOG_LEVEL=info", "WL_CROSS_PROXY_LOG_LEVEL=silent"};
+	for (size_t i = 0; i < 2; i++) {
+		const char *argv[] = {env_path("WCP_PROXY"), "--check",
+			"--device=emu:/nonexistent/emu.sock", NULL};
+		const char *env[] = {runtime, levels[i], NULL};
+		char *out = NULL;
+		test_assert(run(argv, env, &out) == 1);
+		test_assert(strstr(out, "PROBLEM  virtio-gpu render node and driver: ") != NULL);
+		test_assert(strstr(out, "/nonexistent/emu.sock") != NULL);
+		test_assert(strstr(out, "the device cannot be opened") == NULL);
+		free(out);
+	}
+	long_dir_in(dir, 100, long_dir);
+	test_format(runtime, sizeof(runtime), "XDG_RUNTIME_DIR=%s", long_dir);
+	struct wcp_emu_fixture f;
+	emu_fixture_spawn(&f, NULL, NULL);
+	char device[PATH_MAX + 16];
+	test_format(device, sizeof(device), "--device=%s", f.spec);
+	const char *argv[] = {env_path("WCP_PROXY"), "--check", device, NULL};
+	const char *env[] = {runtime, NULL};
+	char *out = NULL;
+	test_assert(run(argv, env, &out) == 1);
+	test_assert(strstr(out, "PROBLEM  XDG_RUNTIME_DIR: ") != NULL);
+	test_assert(strstr(out, "is too long a path") != NULL);
+	free(out);
+	// A short --socket name fits where wayland-0 does not.
+	const char *short_argv[] = {env_path("WCP_PROXY"), "--check", device, "--socket=w", NULL};
+	test_assert(run(short_argv, env, &out) == 0);
+	test_assert(strstr(out, "ok       XDG_RUNTIME_DIR: ") != NULL);
+	free(out);
+	emu_fixture_stop(&f);
+}
+
 TEST(check_finds_no_render_node_on_this_machine) {
 	struct stat st;
 	if (stat("/dev/dri", &st) == 0) {
