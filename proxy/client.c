@@ -7,12 +7,12 @@
 #include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <time.h>
 #include <unistd.h>
 #include <wayland-client.h>
 
 #include "log.h"
 #include "server.h"
+#include "util/clock.h"
 #include "util/copy.h"
 #include "util/cpu.h"
 #include "virtgpu/bridge.h"
@@ -21,12 +21,6 @@
 
 /** How long a request waits for the host to take what is queued before it. */
 #define WCP_HOST_WRITE_WAIT_MS 2000
-
-static long long monotonic_ms(void) {
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static void client_destroy(struct wcp_client *client) {
 	struct wcp_server *server = client->server;
@@ -217,10 +211,10 @@ bool client_host_reserve(struct wcp_client *client, size_t bytes, size_t fds) {
 	}
 	// The loop waits for this client's host alone, and for a while only:
 	// libwayland-client would end the connection at once.
-	long long deadline = monotonic_ms() + WCP_HOST_WRITE_WAIT_MS;
+	long long deadline = clock_ms() + WCP_HOST_WRITE_WAIT_MS;
 	int err;
 	while ((err = flush_host(client)) == EAGAIN) {
-		long long left = deadline - monotonic_ms();
+		long long left = deadline - clock_ms();
 		// Over cross-domain flush_host has emptied the socket pair: it is
 		// tried again at once, as nothing else would empty it meanwhile.
 		struct pollfd pfd = {wl_display_get_fd(client->host), POLLOUT, 0};

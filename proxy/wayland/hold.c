@@ -2,12 +2,12 @@
 
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 #include <wayland-server-protocol.h>
 
 #include "client.h"
 #include "log.h"
+#include "util/clock.h"
 #include "wayland/forward.h"
 #include "wayland/metadata.h"
 #include "wayland/registry.h"
@@ -39,12 +39,6 @@ struct wcp_held_request {
 	struct wl_list link; // wcp_hold.requests
 	struct wcp_held_ref refs[]; // the target, then one per argument
 };
-
-static long long monotonic_ms(void) {
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static void handle_ref_destroy(struct wl_listener *listener, void *data) {
 	struct wcp_held_ref *ref = wl_container_of(listener, ref, destroy);
@@ -251,7 +245,7 @@ void hold_wait(struct wcp_client *client, const struct wl_interface *interface,
 	if (!hold->waiting) {
 		hold->waiting = true;
 		hold->spent = false;
-		hold->since = monotonic_ms();
+		hold->since = clock_ms();
 	}
 }
 
@@ -291,7 +285,7 @@ int hold_step(struct wcp_client *client) {
 	if (!hold->waiting || client->fail_idle != NULL || client->errored) {
 		return -1;
 	}
-	long long since = hold->since, left = since + PATIENCE_MS - monotonic_ms();
+	long long since = hold->since, left = since + PATIENCE_MS - clock_ms();
 	if (!hold->resume && (hold->spent || left > 0)) {
 		return hold->spent ? -1 : (int)left;
 	}
@@ -319,7 +313,7 @@ int hold_step(struct wcp_client *client) {
 	if (!hold->waiting || hold->spent) {
 		return -1;
 	}
-	left = hold->since + PATIENCE_MS - monotonic_ms();
+	left = hold->since + PATIENCE_MS - clock_ms();
 	return left > 0 ? (int)left : 0;
 }
 

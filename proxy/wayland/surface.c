@@ -3,13 +3,13 @@
 #include <pixman.h>
 #include <stdint.h>
 #include <stdlib.h>
-#include <time.h>
 #include <wayland-client-protocol.h>
 #include <wayland-server-protocol.h>
 
 #include "client.h"
 #include "log.h"
 #include "server.h"
+#include "util/clock.h"
 #include "util/copy.h"
 #include "wayland/forward.h"
 #include "wayland/hold.h"
@@ -224,13 +224,6 @@ static void stale_region(
 	}
 }
 
-/** CLOCK_MONOTONIC in nanoseconds, for the copy time in the stats. */
-static uint64_t monotonic_ns(void) {
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
 /**
  * Copies an shm buffer's new content into a free host buffer and attaches
  * that on the host, then hands the guest's buffer back (`attached`, when
@@ -254,9 +247,9 @@ static bool present(struct wcp_object *object, struct wcp_surface *surface,
 	bool evict = shm_buffer_copy_bound(buffer, &copy) >= WCP_COPY_STREAM_MIN &&
 		client_copy_evicts(object->client);
 	size_t copied, evicted;
-	uint64_t start = monotonic_ns();
+	uint64_t start = clock_ns();
 	bool ok = shm_buffer_copy(buffer, host->data, &copy, evict, &copied, &evicted);
-	uint64_t end = monotonic_ns();
+	uint64_t end = clock_ns();
 	pixman_region32_fini(&copy);
 	struct wcp_server *server = object->client->server;
 	server->shm_copy_ns += end - start;
