@@ -6,7 +6,7 @@ root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 # What building and testing need on Debian 12. libgl1-mesa-dri is the
 # software renderer that weston-subsurfaces draws its EGL subsurface with.
 # The seat tests run on sway, typing with wtype and reaching the host's
-# selections with wl-clipboard. The next group builds the man pages; the
+# selections with wl-clipboard; grim takes sway's screenshots. The next group builds the man pages; the
 # last builds, lints and checks the Debian package (systemd gives
 # systemd-analyze).
 packages=(
@@ -14,7 +14,7 @@ packages=(
 	libwayland-dev libwayland-bin wayland-protocols libpng-dev libdrm-dev libpixman-1-dev
 	libxkbcommon-dev
 	weston wayland-utils clang-format procps libgl1-mesa-dri
-	sway wtype wl-clipboard
+	sway wtype wl-clipboard grim
 	python3 libsystemd-dev scdoc man-db
 	build-essential debhelper dpkg-dev fakeroot lintian systemd
 )

@@ -8,6 +8,7 @@
 #include <unistd.h>
 #include <wayland-client.h>
 
+#include "image.h"
 #include "test.h"
 #include "weston.h"
 
@@ -226,4 +227,30 @@ struct wcp_proc *sway_keyboard_start(const struct wcp_sway *sway) {
 		proc_sleep_ms(20);
 	}
 	return keyboard;
+}
+
+struct wcp_image *sway_screenshot(const struct wcp_sway *sway) {
+	if (!proc_have_program("grim")) {
+		test_skip("grim is not installed (Debian package grim)");
+	}
+	char png[PATH_MAX], display[PATH_MAX + 32];
+	test_format(png, sizeof(png), "%s/shot.png", sway->runtime_dir);
+	test_format(display, sizeof(display), "WAYLAND_DISPLAY=%s", sway->socket_path);
+	const char *argv[] = {"grim", png, NULL};
+	const char *env[] = {display, NULL};
+	char *out = NULL;
+	int code = proc_run_capture(argv, &(struct wcp_proc_opts){.env = env}, 10000, &out);
+	if (code != 0) {
+		test_log("grim: %s", out != NULL ? out : "");
+		free(out);
+		sway_dump_log(sway);
+		test_error("grim failed (exit code %d)", code);
+	}
+	free(out);
+	struct wcp_image *image = image_load_png(png);
+	if (image == NULL) {
+		test_error("cannot load the screenshot %s", png);
+	}
+	unlink(png);
+	return image;
 }

@@ -51,6 +51,13 @@ uint32_t sway_seat_capabilities(const struct wcp_sway *sway);
  */
 struct wcp_proc *sway_keyboard_start(const struct wcp_sway *sway);
 
+/**
+ * What sway shows on its output now, taken with grim (wlr-screencopy).
+ * Skips the test when grim is not installed; ends it with an error when
+ * grim fails.
+ */
+struct wcp_image *sway_screenshot(const struct wcp_sway *sway);
+
 /** Prints the last lines of sway's log to stderr. */
 void sway_dump_log(const struct wcp_sway *sway);
 
