@@ -784,14 +784,15 @@ static void cmd_write(struct wcp_emu_cd *cd, const uint8_t *cmd, size_t size) {
 	}
 }
 
-void emu_cross_domain_submit(struct wcp_emu_cd *cd, const uint8_t *commands, size_t size) {
+bool emu_cross_domain_submit(struct wcp_emu_cd *cd, const uint8_t *commands, size_t size) {
 	size_t offset = 0;
+	bool finished = true;
 	while (offset < size) {
 		struct wcp_cd_header hdr;
 		if (size - offset < sizeof(hdr)) {
 			wcp_log(WCP_ERROR, "invalid cross domain command: %zu trailing bytes",
 				size - offset);
-			return;
+			return finished;
 		}
 		memcpy(&hdr, commands + offset, sizeof(hdr));
 		if (hdr.cmd_size < sizeof(hdr) || hdr.cmd_size > size - offset) {
@@ -799,7 +800,7 @@ void emu_cross_domain_submit(struct wcp_emu_cd *cd, const uint8_t *commands, siz
 				"invalid cross domain command: cmd_size %u at offset %zu "
 				"of a %zu-byte submission; the rest is dropped",
 				hdr.cmd_size, offset, size);
-			return;
+			return finished;
 		}
 		const uint8_t *cmd = commands + offset;
 		switch (hdr.cmd) {
@@ -807,7 +808,12 @@ void emu_cross_domain_submit(struct wcp_emu_cd *cd, const uint8_t *commands, siz
 			cmd_init(cd, cmd, hdr.cmd_size);
 			break;
 		case WCP_CD_CMD_GET_IMAGE_REQUIREMENTS:
-			cmd_get_image_requirements(cd, cmd, hdr.cmd_size);
+			if (cd->host->config.stalled_images) {
+				// A host stuck in its allocator: no answer, no fence.
+				finished = false;
+			} else {
+				cmd_get_image_requirements(cd, cmd, hdr.cmd_size);
+			}
 			break;
 		case WCP_CD_CMD_POLL:
 			// A no-op: the channel fence that comes with it is what waits (1.4).
@@ -828,6 +834,7 @@ void emu_cross_domain_submit(struct wcp_emu_cd *cd, const uint8_t *commands, siz
 		}
 		offset += hdr.cmd_size;
 	}
+	return finished;
 }
 
 int emu_cross_domain_blob(struct wcp_emu_cd *cd, uint64_t blob_id, uint64_t size, int *fd) {

@@ -367,7 +367,15 @@ static int do_execbuffer(
 			file->capset_id);
 		return 0;
 	}
-	emu_cross_domain_submit(file->cd, extra, a->size);
+	if (!emu_cross_domain_submit(file->cd, extra, a->size)) {
+		// The fence attached to the named bos never signals.
+		for (uint32_t i = 0; i < a->num_bo_handles; i++) {
+			uint32_t handle;
+			memcpy(&handle, extra + a->size + i * sizeof(handle), sizeof(handle));
+			find_handle(file, handle)->resource->stalled = true;
+		}
+		return 0;
+	}
 	if (ring) {
 		emu_cross_domain_fence(file->cd, a->ring_idx);
 	}
@@ -506,9 +514,15 @@ int emu_device_request(struct wcp_emu_file *file, uint32_t request, void *arg, s
 	case WCP_IOCTL_VIRTGPU_EXECBUFFER:
 		return do_execbuffer(file, arg, extra, extra_size);
 	case WCP_IOCTL_VIRTGPU_WAIT: {
-		// Query replies are written synchronously: every bo is idle.
+		// Query replies are written synchronously: every bo is idle but
+		// those of a submission that never completes, for which the
+		// kernel's wait gives up with EBUSY after 15 s.
 		const struct drm_virtgpu_3d_wait *a = arg;
-		return find_handle(file, a->handle) != NULL ? 0 : -ENOENT;
+		struct wcp_emu_handle *h = find_handle(file, a->handle);
+		if (h == NULL) {
+			return -ENOENT;
+		}
+		return h->resource->stalled ? -EBUSY : 0;
 	}
 	case WCP_IOCTL_VIRTGPU_RESOURCE_INFO:
 		return do_resource_info(file, arg);

@@ -23,6 +23,7 @@ struct wcp_emu_config {
 	uint64_t capsets; // GETPARAM SUPPORTED_CAPSET_IDs
 	const char *wayland_path; // the host compositor's socket; NULL: none configured
 	bool short_images; // image requirements of one page, whatever the image
+	bool stalled_images; // image requirement queries never complete
 };
 
 struct wcp_emu_host {
@@ -53,6 +54,7 @@ struct wcp_emu_resource {
 	ino_t ino;
 	unsigned int handles; // GEM handles on it, over all files
 	bool exported;
+	bool stalled; // named by a submission that never completes: WAIT finds it busy
 	struct wcp_emu_file *owner; // the file that created it; NULL once that closed
 };
 
@@ -124,8 +126,12 @@ void emu_cross_domain_destroy(struct wcp_emu_cd *cd);
 /** Frees the host write pipes that closed contexts left to drain (at exit). */
 void emu_cross_domain_host_finish(struct wcp_emu_host *host);
 
-/** Processes the commands of one EXECBUFFER (all errors are host-side: logged). */
-void emu_cross_domain_submit(struct wcp_emu_cd *cd, const uint8_t *commands, size_t size);
+/**
+ * Processes the commands of one EXECBUFFER (all errors are host-side:
+ * logged). False when the host leaves one of them unfinished for ever
+ * (--stalled-images): the submission's fence never signals.
+ */
+bool emu_cross_domain_submit(struct wcp_emu_cd *cd, const uint8_t *commands, size_t size);
 
 /** A fence on `ring` was created after a submission. */
 void emu_cross_domain_fence(struct wcp_emu_cd *cd, uint32_t ring);

@@ -28,7 +28,8 @@ static void usage(FILE *out) {
 		"  --capsets MASK           SUPPORTED_CAPSET_IDs (default 0x20: cross-domain only)\n"
 		"  --no-wayland             the host has no Wayland socket configured\n"
 		"A host that misbehaves:\n"
-		"  --short-images           image requirements of one page, whatever the image\n");
+		"  --short-images           image requirements of one page, whatever the image\n"
+		"  --stalled-images         image requirements never answered (WAIT gives up)\n");
 }
 
 static bool parse_mask(const char *text, uint64_t *mask) {
@@ -89,6 +90,7 @@ int main(int argc, char *argv[]) {
 		OPT_CAPSETS,
 		OPT_NO_WAYLAND,
 		OPT_SHORT_IMAGES,
+		OPT_STALLED_IMAGES,
 		OPT_HELP,
 	};
 	static const struct option options[] = {
@@ -101,6 +103,7 @@ int main(int argc, char *argv[]) {
 		{"capsets", required_argument, NULL, OPT_CAPSETS},
 		{"no-wayland", no_argument, NULL, OPT_NO_WAYLAND},
 		{"short-images", no_argument, NULL, OPT_SHORT_IMAGES},
+		{"stalled-images", no_argument, NULL, OPT_STALLED_IMAGES},
 		{"help", no_argument, NULL, OPT_HELP},
 		{NULL, 0, NULL, 0},
 	};
@@ -154,6 +157,9 @@ int main(int argc, char *argv[]) {
 			break;
 		case OPT_SHORT_IMAGES:
 			host.config.short_images = true;
+			break;
+		case OPT_STALLED_IMAGES:
+			host.config.stalled_images = true;
 			break;
 		case OPT_HELP:
 			usage(stdout);

@@ -361,11 +361,16 @@ bool channel_image_requirements(struct wcp_cd_channel *channel, uint32_t width, 
 	int ret;
 	do {
 		ret = virtgpu_wait(channel->device, channel->query_bo, false);
-	} while (ret == -EAGAIN || ret == -EBUSY || ret == -EINTR);
+	} while (ret == -EINTR);
 	if (ret < 0) {
+		// EBUSY: the kernel gave up after its 15 s. An answer that came
+		// later would land on the next query's page: the channel is over.
 		errno = -ret;
-		wcp_log_errno(
-			WCP_ERROR, "%s: waiting for image requirements", channel->device->name);
+		wcp_log_errno(WCP_ERROR,
+			ret == -EBUSY ? "%s: the host did not answer a query for image requirements"
+				      : "%s: waiting for image requirements",
+			channel->device->name);
+		channel->failed = true;
 		free(entry);
 		return false;
 	}

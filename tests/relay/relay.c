@@ -449,12 +449,14 @@ static const struct wl_registry_listener probe_listener = {
 	.global_remove = handle_global_remove,
 };
 
-/** Connects the probe, with a bystander client run with `args` beside it. */
+/** Connects the probe, with a bystander client run with `args` beside it (NULL: none). */
 static void probe_connect_beside(
 	struct error_probe *probe, struct wcp_relay *relay, const char *const *args) {
 	*probe = (struct error_probe){0};
-	probe->bystander = shm_client_start(relay->env_display, args);
-	test_assert(shm_client_wait_ready(probe->bystander, 20000));
+	if (args != NULL) {
+		probe->bystander = shm_client_start(relay->env_display, args);
+		test_assert(shm_client_wait_ready(probe->bystander, 20000));
+	}
 	probe->display = wl_display_connect(relay->socket);
 	test_assert(probe->display != NULL);
 	probe->registry = wl_display_get_registry(probe->display);
@@ -476,8 +478,11 @@ static void probe_finish(struct error_probe *probe, struct wcp_relay *relay) {
 	wl_compositor_destroy(probe->compositor);
 	wl_registry_destroy(probe->registry);
 	wl_display_disconnect(probe->display);
-	test_assert(proc_alive(relay->proxy) && proc_alive(probe->bystander->proc));
-	test_assert(shm_client_stop(probe->bystander) == 0);
+	test_assert(proc_alive(relay->proxy));
+	if (probe->bystander != NULL) {
+		test_assert(proc_alive(probe->bystander->proc));
+		test_assert(shm_client_stop(probe->bystander) == 0);
+	}
 }
 
 TEST(host_protocol_error_reaches_the_guest) {
@@ -804,6 +809,14 @@ static void shm_window_fill(struct shm_window *w, uint32_t color) {
 	fill(w->pixels, (size_t)SHM_WINDOW_SIZE * SHM_WINDOW_SIZE, color);
 }
 
+/** Draws `color` all over, attaches the buffer damaged whole, and commits. */
+static void shm_window_show(struct shm_window *w, uint32_t color) {
+	shm_window_fill(w, color);
+	wl_surface_attach(w->surface, w->buffer, 0, 0);
+	wl_surface_damage_buffer(w->surface, 0, 0, SHM_WINDOW_SIZE, SHM_WINDOW_SIZE);
+	wl_surface_commit(w->surface);
+}
+
 static void shm_window_destroy(struct shm_window *w) {
 	xdg_toplevel_destroy(w->toplevel);
 	xdg_surface_destroy(w->xdg_surface);
@@ -895,10 +908,7 @@ TEST(commit_burst_shows_the_last_frame) {
 	probe_connect(&probe, relay);
 	struct shm_window w;
 	shm_window_create(&w, &probe, "burst");
-	shm_window_fill(&w, 0xff000040);
-	wl_surface_attach(w.surface, w.buffer, 0, 0);
-	wl_surface_damage_buffer(w.surface, 0, 0, SHM_WINDOW_SIZE, SHM_WINDOW_SIZE);
-	wl_surface_commit(w.surface);
+	shm_window_show(&w, 0xff000040);
 	shm_window_burst(&w, 0xff00c000);
 	test_assert(wl_display_roundtrip(probe.display) >= 0);
 	wait_window_color(weston, "burst", SHM_WINDOW_SIZE, 0xff00c000);
@@ -924,10 +934,7 @@ TEST(requests_after_a_waiting_commit_wait_with_it) {
 	const int32_t size = SHM_WINDOW_SIZE, stride = size * 4;
 	struct shm_window w;
 	shm_window_create(&w, &probe, "held");
-	shm_window_fill(&w, 0xff000040);
-	wl_surface_attach(w.surface, w.buffer, 0, 0);
-	wl_surface_damage_buffer(w.surface, 0, 0, size, size);
-	wl_surface_commit(w.surface);
+	shm_window_show(&w, 0xff000040);
 	test_assert(wl_display_roundtrip(probe.display) >= 0);
 
 	// All in one flush, behind the burst.
@@ -1027,6 +1034,15 @@ static bool file_has_line(const char *path, const char *text) {
 	return found;
 }
 
+/** A relay over an emulator given one of its "host that misbehaves" switches. */
+static struct wcp_relay *relay_start_misbehaving(struct wcp_weston *weston, const char *option) {
+	const char *const emu_args[] = {option, NULL};
+	return relay_start_on(&(struct wcp_relay_host){.display = weston->socket,
+				      .runtime_dir = weston->runtime_dir,
+				      .emu_args = emu_args},
+		WCP_RELAY_EMU);
+}
+
 /**
  * A host that offers an image less memory than it takes (the emulator's
  * --short-images answers one page): the client whose buffer would not fit
@@ -1034,11 +1050,7 @@ static bool file_has_line(const char *path, const char *text) {
  */
 TEST(host_memory_short_of_the_image_ends_only_that_client) {
 	struct wcp_weston *weston = weston_start(NULL);
-	const char *const emu_args[] = {"--short-images", NULL};
-	struct wcp_relay *relay = relay_start_on(&(struct wcp_relay_host){.display = weston->socket,
-							 .runtime_dir = weston->runtime_dir,
-							 .emu_args = emu_args},
-		WCP_RELAY_EMU);
+	struct wcp_relay *relay = relay_start_misbehaving(weston, "--short-images");
 	struct error_probe probe;
 	probe_connect_beside(
 		&probe, relay, (const char *const[]){"--size", "32x32", "--frames", "5", NULL});
@@ -1061,6 +1073,36 @@ TEST(host_memory_short_of_the_image_ends_only_that_client) {
 	probe_finish(&probe, relay);
 	test_assert(file_has_line(
 		relay->log_path, "the host offers 4096 bytes for an image of 16384 bytes"));
+	relay_stop(relay);
+	weston_stop(weston);
+}
+
+/**
+ * A host that never answers an image-requirements query (the emulator's
+ * --stalled-images, whose WAIT reports EBUSY as the kernel's does once its
+ * 15 s are up): the proxy gives up on the query instead of asking again
+ * for ever, ends the client whose buffer needed the memory, and goes on
+ * serving the others.
+ */
+TEST(host_that_never_answers_for_memory_ends_only_that_client) {
+	struct wcp_weston *weston = weston_start(NULL);
+	struct wcp_relay *relay = relay_start_misbehaving(weston, "--stalled-images");
+	// Every client that draws is ended: this one draws, and the next does not.
+	struct error_probe probe;
+	probe_connect_beside(&probe, relay, NULL);
+	struct shm_window w;
+	shm_window_create(&w, &probe, "stalled");
+	shm_window_show(&w, 0xff0000c0);
+	test_assert(wl_display_roundtrip(probe.display) < 0);
+	test_assert(wl_display_get_error(probe.display) == EPROTO);
+	shm_window_destroy(&w);
+	probe_finish(&probe, relay);
+	test_assert(file_has_line(
+		relay->log_path, "the host did not answer a query for image requirements"));
+	struct error_probe next;
+	probe_connect_beside(&next, relay, NULL);
+	test_assert(wl_display_roundtrip(next.display) >= 0);
+	probe_finish(&next, relay);
 	relay_stop(relay);
 	weston_stop(weston);
 }

@@ -523,6 +523,40 @@ TEST(image_requirements_and_template_blobs) {
 	test_assert(emu_fixture_stop(&f) == 0);
 }
 
+/*
+ * A host that never answers a query: the query ring's bo stays busy (WAIT
+ * reports EBUSY, as the kernel's does after 15 s) and untouched, while
+ * other bos are idle and the channel ring still works.
+ */
+TEST(stalled_images_leave_the_query_busy) {
+	struct wcp_emu_fixture f;
+	const char *args[] = {"--stalled-images", NULL};
+	emu_fixture_start(&f, args);
+	emu_fixture_channel(&f, WCP_CD_CHANNEL_WAYLAND);
+	struct wcp_cd_get_image_requirements req = {
+		.hdr = {.cmd = WCP_CD_CMD_GET_IMAGE_REQUIREMENTS, .cmd_size = sizeof(req)},
+		.width = 4096,
+		.height = 1,
+		.drm_format = 0x20203852,
+		.flags = WCP_CD_FLAG_LINEAR,
+	};
+	memset(f.query_ring, 0xff, 64);
+	test_assert(virtgpu_execbuffer(
+			    f.device, &req, sizeof(req), WCP_CD_QUERY_RING, &f.query_bo, 1) == 0);
+	test_assert(virtgpu_wait(f.device, f.query_bo, false) == -EBUSY);
+	test_assert(virtgpu_wait(f.device, f.query_bo, true) == -EBUSY);
+	test_assert(virtgpu_wait(f.device, f.channel_bo, false) == 0);
+	uint8_t all_ff[64];
+	memset(all_ff, 0xff, sizeof(all_ff));
+	test_assert(memcmp(f.query_ring, all_ff, sizeof(all_ff)) == 0);
+	test_assert(!emu_fixture_event(&f, 100));
+	emu_fixture_poll(&f);
+	emu_fixture_host_send(&f, "x", 1, NULL, 0);
+	emu_fixture_poll_event(&f);
+	test_assert(channel_receive(&f).opaque_data_size == 1);
+	test_assert(emu_fixture_stop(&f) == 0);
+}
+
 TEST(send_of_a_resource_passes_its_memory_and_needs_attachment) {
 	struct wcp_emu_fixture f;
 	emu_fixture_start(&f, NULL);
