@@ -37,6 +37,7 @@ struct wcp_emu_call {
 	void *in_extra; // reply extra goes here
 	size_t in_extra_max;
 	size_t in_extra_size; // out: what the reply carried
+	bool in_fd_wanted; // the reply may carry an fd
 	int in_fd; // out: the reply's fd or -1
 };
 
@@ -94,7 +95,8 @@ static int emu_call(struct wcp_emu_device *emu, uint32_t request, void *arg, uin
 		return 0;
 	}
 
-	// A reply carries at most one fd; a second one makes it malformed.
+	// A reply carries at most one fd, and only where the request takes
+	// one; any other makes it malformed.
 	iov.iov_len = WCP_EMU_MAX_MESSAGE;
 	int fd = -1;
 	size_t fd_count;
@@ -111,7 +113,7 @@ static int emu_call(struct wcp_emu_device *emu, uint32_t request, void *arg, uin
 	memcpy(&reply, emu->buffer, sizeof(reply));
 	if (reply.arg_size != arg_size || reply.extra_size > call->in_extra_max ||
 		(size_t)n != sizeof(reply) + reply.arg_size + reply.extra_size ||
-		reply.result > 0 || reply.result < -4095) {
+		reply.result > 0 || reply.result < -4095 || (fd >= 0 && !call->in_fd_wanted)) {
 		goto error_malformed;
 	}
 	if (reply.result == 0) {
@@ -280,6 +282,7 @@ static int emu_ioctl(struct wcp_virtgpu_device *device, uint32_t request, void *
 	}
 	case DRM_IOCTL_PRIME_HANDLE_TO_FD: {
 		struct drm_prime_handle *a = arg;
+		call.in_fd_wanted = true;
 		ret = emu_call(emu, request, a, sizeof(*a), &call, false);
 		if (ret == 0) {
 			if (call.in_fd < 0) {
@@ -292,6 +295,7 @@ static int emu_ioctl(struct wcp_virtgpu_device *device, uint32_t request, void *
 	case WCP_IOCTL_VIRTGPU_MAP: {
 		// Through ioctl() the memory fd has no use: only map() mmaps it.
 		struct drm_virtgpu_map *a = arg;
+		call.in_fd_wanted = true;
 		ret = emu_call(emu, request, a, sizeof(*a), &call, false);
 		if (call.in_fd >= 0) {
 			close(call.in_fd);
@@ -320,7 +324,7 @@ static int emu_ioctl(struct wcp_virtgpu_device *device, uint32_t request, void *
 static void *emu_map(struct wcp_virtgpu_device *device, uint32_t bo_handle, size_t size) {
 	struct wcp_emu_device *emu = emu_device(device);
 	struct drm_virtgpu_map arg = {.handle = bo_handle};
-	struct wcp_emu_call call = {.out_fd = -1};
+	struct wcp_emu_call call = {.out_fd = -1, .in_fd_wanted = true};
 	int ret = emu_call(emu, WCP_IOCTL_VIRTGPU_MAP, &arg, sizeof(arg), &call, false);
 	if (ret < 0) {
 		errno = -ret;

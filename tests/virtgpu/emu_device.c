@@ -9,9 +9,11 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "emu_fixture.h"
+#include "fdleak.h"
 #include "test.h"
 #include "util/fdpass.h"
 #include "virtgpu/emu_wire.h"
@@ -256,6 +258,89 @@ static int raw_connect(const char *path) {
 	int fd = raw_connect_with_events(path, &event_fd);
 	close(event_fd);
 	return fd;
+}
+
+/*
+ * An emulator of the test's own, in a child process, that answers the
+ * first request (a GETPARAM) correctly but with an fd attached, which no
+ * GETPARAM reply carries.
+ */
+static pid_t fake_emulator_start(const char *path) {
+	struct sockaddr_un addr = {.sun_family = AF_UNIX};
+	memcpy(addr.sun_path, path, strlen(path) + 1);
+	int listener = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+	test_assert(listener >= 0);
+	test_assert(bind(listener, (struct sockaddr *)&addr, sizeof(addr)) == 0);
+	test_assert(listen(listener, 1) == 0);
+	pid_t pid = fork();
+	test_assert(pid >= 0);
+	if (pid > 0) {
+		close(listener);
+		return pid;
+	}
+	int fd = accept4(listener, NULL, NULL, SOCK_CLOEXEC);
+	int events[2], null_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	if (fd < 0 || null_fd < 0 || pipe2(events, O_CLOEXEC) != 0) {
+		_exit(1);
+	}
+	struct wcp_emu_hello hello = {.magic = WCP_EMU_MAGIC, .version = WCP_EMU_VERSION};
+	struct iovec iov = {.iov_base = &hello, .iov_len = sizeof(hello)};
+	if (fdpass_send(fd, &iov, 1, &events[0], 1, 0) != (ssize_t)sizeof(hello)) {
+		_exit(1);
+	}
+	uint8_t buffer[256];
+	iov = (struct iovec){.iov_base = buffer, .iov_len = sizeof(buffer)};
+	size_t count;
+	int unused_fd = -1;
+	ssize_t n = fdpass_recv(fd, &iov, 1, &unused_fd, 1, &count, 0, NULL);
+	struct wcp_emu_request request;
+	if (n < (ssize_t)sizeof(request)) {
+		_exit(1);
+	}
+	memcpy(&request, buffer, sizeof(request));
+	struct wcp_emu_reply reply = {.arg_size = request.arg_size, .extra_size = sizeof(int32_t)};
+	int32_t value = 1;
+	size_t size = 0;
+	memcpy(buffer + size, &reply, sizeof(reply));
+	size += sizeof(reply);
+	size += request.arg_size; // the argument, as it came
+	memcpy(buffer + size, &value, sizeof(value));
+	size += sizeof(value);
+	iov = (struct iovec){.iov_base = buffer, .iov_len = size};
+	if (fdpass_send(fd, &iov, 1, &null_fd, 1, 0) != (ssize_t)size) {
+		_exit(1);
+	}
+	// Until the other side closes.
+	iov = (struct iovec){.iov_base = buffer, .iov_len = sizeof(buffer)};
+	while (fdpass_recv(fd, &iov, 1, &unused_fd, 1, &count, 0, NULL) > 0) {
+	}
+	_exit(0);
+}
+
+/*
+ * A reply with an fd its request does not take is malformed: the
+ * connection ends, and the fd is not left open in the guest.
+ */
+TEST(a_reply_fd_no_request_takes_is_refused) {
+	char dir[PATH_MAX], path[PATH_MAX];
+	test_runtime_dir_create(dir);
+	test_format(path, sizeof(path), "%s/fake-emu.sock", dir);
+	pid_t pid = fake_emulator_start(path);
+	char name[PATH_MAX + 8];
+	test_format(name, sizeof(name), "emu:%s", path);
+	struct wcp_virtgpu_device *device = virtgpu_device_open(name);
+	test_assert(device != NULL);
+	struct wcp_fd_set before, after;
+	test_assert(fdleak_snapshot(&before));
+	int32_t value;
+	test_assert(virtgpu_get_param(device, WCP_VIRTGPU_PARAM_CONTEXT_INIT, &value) == -EIO);
+	test_assert(fdleak_snapshot(&after));
+	test_assert(fdleak_report(&before, &after, stderr) == 0);
+	virtgpu_device_destroy(device);
+	int status;
+	test_assert(waitpid(pid, &status, 0) == pid);
+	test_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	test_remove_tree(dir);
 }
 
 TEST(malformed_messages_close_only_their_connection) {
