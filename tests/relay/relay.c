@@ -1274,16 +1274,22 @@ TEST(host_error_amid_requests_is_passed_on_over_cross_domain) {
 	check_host_error_amid_requests(WCP_RELAY_EMU);
 }
 
+/** Runs argv to its end (within 20 s) and returns its exit code. */
+static int run_to_exit(const char *const argv[]) {
+	struct wcp_proc *proc = proc_spawn(argv, NULL);
+	test_assert(proc != NULL && proc_wait(proc, 20000));
+	int code = proc_exit_code(proc);
+	proc_stop(proc, 0);
+	return code;
+}
+
 TEST(bad_device_fails_before_the_socket) {
 	struct wcp_weston *weston = weston_start(NULL);
 	const char *proxy = getenv("WCP_PROXY");
 	test_assert(proxy != NULL);
 	const char *argv[] = {
 		proxy, "--device=emu:/nonexistent/emu.sock", "--socket=wcp-bad", NULL};
-	struct wcp_proc *proc = proc_spawn(argv, NULL);
-	test_assert(proc != NULL && proc_wait(proc, 10000));
-	test_assert(proc_exit_code(proc) == 1);
-	proc_stop(proc, 0);
+	test_assert(run_to_exit(argv) == 1);
 	char path[PATH_MAX];
 	test_format(path, sizeof(path), "%s/wcp-bad", weston->runtime_dir);
 	test_assert(access(path, F_OK) != 0);
@@ -1300,10 +1306,7 @@ TEST(command_runs_on_the_socket_and_gives_its_status) {
 		"case \"$WAYLAND_DISPLAY\" in wayland-*) wayland-info >/dev/null && exit 7;; esac; "
 		"exit 1",
 		NULL};
-	struct wcp_proc *proc = proc_spawn(argv, NULL);
-	test_assert(proc != NULL && proc_wait(proc, 20000));
-	test_assert(proc_exit_code(proc) == 7);
-	proc_stop(proc, 0);
+	test_assert(run_to_exit(argv) == 7);
 	weston_stop(weston);
 }
 
@@ -1331,11 +1334,7 @@ static bool command_status_matches(const char *host, const char *pattern) {
 	test_assert(proxy != NULL);
 	const char *argv[] = {proxy, "--device=none", host, "--", "grep", "-qE", pattern,
 		"/proc/self/status", NULL};
-	struct wcp_proc *proc = proc_spawn(argv, NULL);
-	test_assert(proc != NULL && proc_wait(proc, 20000));
-	bool matched = proc_exit_code(proc) == 0;
-	proc_stop(proc, 0);
-	return matched;
+	return run_to_exit(argv) == 0;
 }
 
 /* The command's ignored signals are the proxy's parent's, whatever the proxy ignores. */
@@ -1378,10 +1377,7 @@ TEST(command_ends_the_proxy_though_child_signals_were_ignored) {
 	const char *argv[] = {"env", "--ignore-signal=CHLD", proxy, "--device=none", host, "--",
 		"grep", "-qE", "^SigIgn:[[:space:]]+[0-9a-f]*[13579bdf][0-9a-f]{4}$",
 		"/proc/self/status", NULL};
-	struct wcp_proc *proc = proc_spawn(argv, NULL);
-	test_assert(proc != NULL && proc_wait(proc, 20000));
-	test_assert(proc_exit_code(proc) == 0);
-	proc_stop(proc, 0);
+	test_assert(run_to_exit(argv) == 0);
 	weston_stop(weston);
 }
 
@@ -1491,10 +1487,7 @@ TEST(proxy_takes_every_fd_allowed_and_its_command_the_limit_given) {
 		"test \"$(ulimit -n)\" = 256 && "
 		"grep -qE '^Max open files +4096 +4096 ' /proc/$PPID/limits",
 		NULL};
-	struct wcp_proc *proc = proc_spawn(argv, NULL);
-	test_assert(proc != NULL && proc_wait(proc, 20000));
-	test_assert(proc_exit_code(proc) == 0);
-	proc_stop(proc, 0);
+	test_assert(run_to_exit(argv) == 0);
 	weston_stop(weston);
 }
 
