@@ -34,6 +34,8 @@ struct wcp_held_request {
 	uint32_t opcode;
 	const struct wl_message *msg;
 	size_t count, bytes, fds;
+	const struct wl_interface *made; // the type of the object it makes, if any
+	int made_version;
 	char types[WCP_MAX_ARGS];
 	union wl_argument args[WCP_MAX_ARGS]; // strings and arrays are copies
 	struct wl_list link; // wcp_hold.requests
@@ -193,6 +195,8 @@ static bool hold_add(struct wcp_client *client, const struct wl_interface *inter
 			const struct wl_interface *made;
 			int version;
 			if (new_object_type(interface, target, msg, args, i, &made, &version)) {
+				held->made = made;
+				held->made_version = version;
 				make_placeholder(
 					wl_resource_get_client(target), made, version, args[i].n);
 			}
@@ -255,24 +259,52 @@ void hold_resume(struct wcp_client *client) {
 	}
 }
 
+/** Whether `resource` is a placeholder of `interface` (NULL: of no type known). */
+static bool is_placeholder(struct wl_resource *resource, const struct wl_interface *interface) {
+	return resource != NULL && interface != NULL &&
+		wl_resource_instance_of(resource, interface, &placeholder_marker);
+}
+
+/**
+ * A held request that goes nowhere still makes its object, inert, as
+ * forward.c's requests on inert objects do: its placeholder would
+ * otherwise stay, and the guest could name it in requests to come.
+ */
+static void drop_held(
+	struct wcp_client *client, struct wcp_held_request *held, union wl_argument *args) {
+	forward_close_fds(held->types, held->count, args);
+	for (size_t i = 0; i < held->count && held->made != NULL; i++) {
+		if (held->types[i] != 'n') {
+			continue;
+		}
+		struct wl_resource *resource = hold_resource_create(
+			client->client, held->made, held->made_version, args[i].n);
+		if (resource == NULL) {
+			wl_client_post_no_memory(client->client);
+		} else {
+			forward_create_inert(client, resource); // out of memory: posted
+		}
+	}
+}
+
 /** Hands a held request to its handler, as libwayland would have. */
 static void replay(struct wcp_client *client, struct wcp_held_request *held) {
 	struct wl_resource *target = held->refs[0].resource;
-	bool gone = target == NULL ||
-		wl_resource_instance_of(target, held->interface, &placeholder_marker);
+	bool gone = target == NULL || is_placeholder(target, held->interface);
 	union wl_argument args[WCP_MAX_ARGS];
 	for (size_t i = 0; i < held->count; i++) {
 		args[i] = held->args[i];
 		if (held->types[i] == 'o') {
 			const struct wcp_held_ref *ref = &held->refs[i + 1];
-			gone = gone || (ref->named && ref->resource == NULL);
+			gone = gone || (ref->named && ref->resource == NULL) ||
+				is_placeholder(ref->resource, held->msg->types[i]);
 			args[i].o = (struct wl_object *)ref->resource;
 		}
 	}
 	if (gone) {
-		// Ended by the host meanwhile: the request goes nowhere, as one
-		// on an inert object.
-		forward_close_fds(held->types, held->count, args);
+		// Destroyed meanwhile, by the host or by the guest itself: the
+		// request goes nowhere, as one on an inert object.
+		drop_held(client, held, args);
 	} else if (wl_resource_get_id(target) == 1 || held->interface == &wl_registry_interface) {
 		registry_dispatch(target, held->opcode, held->msg, args);
 	} else {

@@ -619,6 +619,55 @@ TEST(client_leaving_while_held_costs_nothing) {
 	guest_stop(&guest);
 }
 
+/**
+ * Over cross-domain, to a host that keeps every buffer: behind a commit
+ * that waits, the guest destroys a pool, makes a buffer of it all the same
+ * (a protocol error straight to a compositor, but the pool still exists
+ * while the requests are held), attaches that buffer and commits. Replayed,
+ * the buffer's request goes nowhere and the buffer is inert: the commit
+ * attaches nothing, and the guest and the proxy carry on.
+ */
+TEST(held_request_on_an_object_destroyed_meanwhile) {
+	struct guest guest;
+	guest_start_on(&guest, WCP_RELAY_EMU);
+	struct wl_compositor *compositor = wl_registry_bind(
+		guest.registry, guest.compositor_name, &wl_compositor_interface, 4);
+	struct wl_shm *shm = wl_registry_bind(guest.registry, guest.shm_name, &wl_shm_interface, 1);
+	struct wl_surface *surface = wl_compositor_create_surface(compositor);
+	int fd = memfd_create("pool", MFD_CLOEXEC);
+	test_assert(fd >= 0 && ftruncate(fd, 64 * 64 * 4) == 0);
+	struct wl_shm_pool *pool = wl_shm_create_pool(shm, fd, 64 * 64 * 4);
+	close(fd);
+	struct wl_buffer *first =
+		wl_shm_pool_create_buffer(pool, 0, 64, 64, 256, WL_SHM_FORMAT_XRGB8888);
+	wl_surface_attach(surface, first, 0, 0);
+	for (int i = 0; i < 5; i++) {
+		wl_surface_damage_buffer(surface, 0, 0, 64, 64);
+		wl_surface_commit(surface);
+		if (i < 4) {
+			test_assert(wl_display_roundtrip(guest.display) >= 0);
+		}
+	}
+	// The fifth commit waits; the pool's destroy is sent without
+	// destroying the guest's proxy, which is used once more.
+	wl_proxy_marshal_flags((struct wl_proxy *)pool, WL_SHM_POOL_DESTROY, NULL,
+		wl_proxy_get_version((struct wl_proxy *)pool), 0);
+	struct wl_buffer *orphan =
+		wl_shm_pool_create_buffer(pool, 0, 64, 64, 256, WL_SHM_FORMAT_XRGB8888);
+	wl_surface_attach(surface, orphan, 0, 0);
+	wl_surface_commit(surface);
+	test_assert(wl_display_roundtrip(guest.display) >= 0);
+	wl_buffer_destroy(orphan);
+	test_assert(wl_display_roundtrip(guest.display) >= 0);
+	test_assert(proc_alive(guest.relay->proxy));
+	wl_proxy_destroy((struct wl_proxy *)pool);
+	wl_buffer_destroy(first);
+	wl_surface_destroy(surface);
+	wl_shm_destroy(shm);
+	wl_compositor_destroy(compositor);
+	guest_stop(&guest);
+}
+
 int main(int argc, char **argv) {
 	return test_main(argc, argv);
 }
