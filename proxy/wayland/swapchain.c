@@ -207,6 +207,14 @@ void swapchain_attached(struct wcp_host_buffer *host) {
 }
 
 void swapchain_release_guest(struct wcp_host_buffer *host, struct wl_resource *guest) {
+	// A buffer attached again is released once, as a compositor does,
+	// when its last use ends: an older host buffer no longer answers for it.
+	struct wcp_host_buffer *other;
+	wl_list_for_each(other, &host->chain->buffers, link) {
+		if (other != host && other->guest_release == guest) {
+			set_guest_release(other, NULL);
+		}
+	}
 	if (host->chain->busy <= EARLY) {
 		wl_buffer_send_release(guest);
 	} else {

@@ -619,6 +619,40 @@ TEST(client_leaving_while_held_costs_nothing) {
 	guest_stop(&guest);
 }
 
+/** A guest over cross-domain with a surface and an shm pool of `size` bytes. */
+struct drawing {
+	struct guest guest;
+	struct wl_compositor *compositor;
+	struct wl_shm *shm;
+	struct wl_surface *surface;
+	struct wl_shm_pool *pool;
+};
+
+static void drawing_start(struct drawing *d, int32_t size) {
+	guest_start_on(&d->guest, WCP_RELAY_EMU);
+	d->compositor = wl_registry_bind(
+		d->guest.registry, d->guest.compositor_name, &wl_compositor_interface, 4);
+	d->shm = wl_registry_bind(d->guest.registry, d->guest.shm_name, &wl_shm_interface, 1);
+	d->surface = wl_compositor_create_surface(d->compositor);
+	int fd = memfd_create("pool", MFD_CLOEXEC);
+	test_assert(fd >= 0 && ftruncate(fd, size) == 0);
+	d->pool = wl_shm_create_pool(d->shm, fd, size);
+	close(fd);
+}
+
+/** Destroys what is left of it (the surface and pool, unless NULL) and stops the guest. */
+static void drawing_stop(struct drawing *d) {
+	if (d->surface != NULL) {
+		wl_surface_destroy(d->surface);
+	}
+	if (d->pool != NULL) {
+		wl_shm_pool_destroy(d->pool);
+	}
+	wl_shm_destroy(d->shm);
+	wl_compositor_destroy(d->compositor);
+	guest_stop(&d->guest);
+}
+
 /**
  * Over cross-domain, to a host that keeps every buffer: behind a commit
  * that waits, the guest destroys a pool, makes a buffer of it all the same
@@ -628,16 +662,10 @@ TEST(client_leaving_while_held_costs_nothing) {
  * attaches nothing, and the guest and the proxy carry on.
  */
 TEST(held_request_on_an_object_destroyed_meanwhile) {
-	struct guest guest;
-	guest_start_on(&guest, WCP_RELAY_EMU);
-	struct wl_compositor *compositor = wl_registry_bind(
-		guest.registry, guest.compositor_name, &wl_compositor_interface, 4);
-	struct wl_shm *shm = wl_registry_bind(guest.registry, guest.shm_name, &wl_shm_interface, 1);
-	struct wl_surface *surface = wl_compositor_create_surface(compositor);
-	int fd = memfd_create("pool", MFD_CLOEXEC);
-	test_assert(fd >= 0 && ftruncate(fd, 64 * 64 * 4) == 0);
-	struct wl_shm_pool *pool = wl_shm_create_pool(shm, fd, 64 * 64 * 4);
-	close(fd);
+	struct drawing d;
+	drawing_start(&d, 64 * 64 * 4);
+	struct wl_surface *surface = d.surface;
+	struct wl_shm_pool *pool = d.pool;
 	struct wl_buffer *first =
 		wl_shm_pool_create_buffer(pool, 0, 64, 64, 256, WL_SHM_FORMAT_XRGB8888);
 	wl_surface_attach(surface, first, 0, 0);
@@ -645,7 +673,7 @@ TEST(held_request_on_an_object_destroyed_meanwhile) {
 		wl_surface_damage_buffer(surface, 0, 0, 64, 64);
 		wl_surface_commit(surface);
 		if (i < 4) {
-			test_assert(wl_display_roundtrip(guest.display) >= 0);
+			test_assert(wl_display_roundtrip(d.guest.display) >= 0);
 		}
 	}
 	// The fifth commit waits; the pool's destroy is sent without
@@ -656,16 +684,58 @@ TEST(held_request_on_an_object_destroyed_meanwhile) {
 		wl_shm_pool_create_buffer(pool, 0, 64, 64, 256, WL_SHM_FORMAT_XRGB8888);
 	wl_surface_attach(surface, orphan, 0, 0);
 	wl_surface_commit(surface);
-	test_assert(wl_display_roundtrip(guest.display) >= 0);
+	test_assert(wl_display_roundtrip(d.guest.display) >= 0);
 	wl_buffer_destroy(orphan);
-	test_assert(wl_display_roundtrip(guest.display) >= 0);
-	test_assert(proc_alive(guest.relay->proxy));
+	test_assert(wl_display_roundtrip(d.guest.display) >= 0);
+	test_assert(proc_alive(d.guest.relay->proxy));
 	wl_proxy_destroy((struct wl_proxy *)pool);
+	d.pool = NULL;
 	wl_buffer_destroy(first);
+	drawing_stop(&d);
+}
+
+static void count_release(void *data, struct wl_buffer *buffer) {
+	(*(int *)data)++;
+}
+
+static const struct wl_buffer_listener count_release_listener = {
+	.release = count_release,
+};
+
+/**
+ * Over cross-domain, to a host that keeps every buffer: a guest buffer
+ * attached in two commits while the proxy holds its release back gets one
+ * release, when the surface goes, as a compositor sends one.
+ */
+TEST(buffer_attached_twice_is_released_once) {
+	struct drawing d;
+	drawing_start(&d, 2 * 64 * 64 * 4);
+	struct wl_surface *surface = d.surface;
+	struct wl_buffer *buffers[2];
+	int released[2] = {0, 0};
+	for (int i = 0; i < 2; i++) {
+		buffers[i] = wl_shm_pool_create_buffer(
+			d.pool, i * 64 * 64 * 4, 64, 64, 256, WL_SHM_FORMAT_XRGB8888);
+		wl_buffer_add_listener(buffers[i], &count_release_listener, &released[i]);
+	}
+	// The first two host buffers give the guest's back at once, the next
+	// ones only once the host releases them, or the surface goes.
+	for (int i = 0; i < 4; i++) {
+		wl_surface_attach(surface, buffers[i / 2], 0, 0);
+		wl_surface_damage_buffer(surface, 0, 0, 64, 64);
+		wl_surface_commit(surface);
+		test_assert(wl_display_roundtrip(d.guest.display) >= 0);
+	}
+	test_assert(released[0] == 2 && released[1] == 0);
 	wl_surface_destroy(surface);
-	wl_shm_destroy(shm);
-	wl_compositor_destroy(compositor);
-	guest_stop(&guest);
+	test_assert(wl_display_roundtrip(d.guest.display) >= 0);
+	test_log("releases: %d and %d", released[0], released[1]);
+	test_assert(released[1] == 1);
+	d.surface = NULL;
+	for (int i = 0; i < 2; i++) {
+		wl_buffer_destroy(buffers[i]);
+	}
+	drawing_stop(&d);
 }
 
 int main(int argc, char **argv) {
