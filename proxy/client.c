@@ -352,6 +352,7 @@ struct wcp_client *client_create(struct wcp_server *server, struct wl_client *wl
 	wl_list_init(&client->registries);
 	wl_list_init(&client->objects);
 	wl_array_init(&client->shm_formats);
+	wl_list_init(&client->subsurfaces);
 	hold_init(&client->hold);
 	client->stat_fd = -1;
 	wl_list_insert(&server->clients, &client->link);

@@ -2,6 +2,7 @@
 #define WCP_CLIENT_H
 
 #include <stdbool.h>
+#include <stdint.h>
 #include <wayland-client-core.h>
 #include <wayland-server-core.h>
 
@@ -35,6 +36,8 @@ struct wcp_client {
 
 	struct wl_list objects; // wcp_object.link
 	struct wl_array shm_formats; // uint32_t: the host's wl_shm formats, over cross-domain
+	struct wl_list subsurfaces; // wcp_subsurface.link, over cross-domain
+	uint64_t cache_epoch; // the latest of its subsurfaces' (wayland/subsurface.h)
 	int stat_fd; // its /proc/PID/stat; -1 when it cannot be read
 	bool stat_opened; // stat_fd was tried
 

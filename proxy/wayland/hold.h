@@ -21,11 +21,12 @@ struct wcp_client;
  * that the guest may use them meanwhile; the request that creates one
  * takes its placeholder when it is handled (hold_resource_create).
  *
- * A host that keeps every host buffer until the client sends more (a
- * wlroots host caching the commits of a synchronized subsurface until its
- * parent's) would keep the client waiting for ever: past a deadline the
- * commit goes out into a host buffer beyond the usual few
- * (swapchain_full).
+ * A host that keeps every host buffer until the client sends more would
+ * keep the client waiting for ever: past a deadline the commit goes out
+ * into a host buffer beyond the usual few (swapchain_full). The commonest
+ * such host, wlroots caching a synchronized subsurface's commits with
+ * their buffers until the parent's, never gets there: those commits write
+ * the host buffer of the one before (wayland/subsurface.h).
  */
 
 struct wcp_hold {

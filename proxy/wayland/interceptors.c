@@ -6,6 +6,7 @@
 
 #include "wayland/shm.h"
 #include "viewporter-client-protocol.h"
+#include "wayland/subsurface.h"
 #include "wayland/surface.h"
 #include "wayland/viewporter.h"
 
@@ -29,6 +30,10 @@ static const struct {
 	{&wl_surface_interface, WL_SURFACE_SET_BUFFER_TRANSFORM,
 		wl_surface_req_set_buffer_transform},
 	{&wl_surface_interface, WL_SURFACE_COMMIT, wl_surface_req_commit},
+	{&wl_subcompositor_interface, WL_SUBCOMPOSITOR_GET_SUBSURFACE,
+		wl_subcompositor_req_get_subsurface},
+	{&wl_subsurface_interface, WL_SUBSURFACE_SET_SYNC, wl_subsurface_req_set_sync},
+	{&wl_subsurface_interface, WL_SUBSURFACE_SET_DESYNC, wl_subsurface_req_set_desync},
 	{&wp_viewporter_interface, WP_VIEWPORTER_GET_VIEWPORT, wp_viewporter_req_get_viewport},
 };
 

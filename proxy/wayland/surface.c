@@ -14,6 +14,7 @@
 #include "wayland/forward.h"
 #include "wayland/hold.h"
 #include "wayland/shm.h"
+#include "wayland/subsurface.h"
 #include "wayland/swapchain.h"
 
 /** Commits whose damage is remembered, for buffers that come back. */
@@ -230,9 +231,10 @@ static void stale_region(
  * the commit attached it). False when the client is being ended.
  */
 static bool present(struct wcp_object *object, struct wcp_surface *surface,
-	struct wcp_shm_buffer *buffer, struct wl_resource *attached, int32_t x, int32_t y) {
+	struct wcp_shm_buffer *buffer, struct wl_resource *attached, int32_t x, int32_t y,
+	uint64_t epoch) {
 	struct wcp_host_buffer *host =
-		swapchain_acquire(&surface->chain, buffer, object->client->hold.overdue);
+		swapchain_acquire(&surface->chain, buffer, object->client->hold.overdue, epoch);
 	if (host == NULL) {
 		wl_client_post_implementation_error(
 			object->client->client, "the host gave no memory for this buffer");
@@ -265,7 +267,7 @@ static bool present(struct wcp_object *object, struct wcp_surface *surface,
 	}
 	host->synced_seq = surface->seq;
 	wl_surface_attach((struct wl_surface *)object->proxy, host->buffer, x, y);
-	swapchain_attached(host);
+	swapchain_attached(host, epoch);
 	if (attached != NULL) {
 		swapchain_release_guest(host, attached);
 	}
@@ -286,15 +288,18 @@ void wl_surface_req_commit(struct wcp_object *object, uint32_t opcode, const str
 	if (surface == NULL) {
 		return;
 	}
+	struct wcp_client *client = object->client;
 	struct wcp_shm_buffer *next = shm_buffer_from_object(
 		forward_from_resource(surface->attached ? surface->pending : surface->current));
-	if (next != NULL && swapchain_full(&surface->chain, object->client->hold.overdue) &&
+	// Non-zero when the host will only cache this commit.
+	uint64_t epoch = subsurface_cache_epoch(client, object->resource);
+	if (next != NULL && swapchain_full(&surface->chain, client->hold.overdue) &&
+		swapchain_cached(&surface->chain, next, epoch) == NULL &&
 		(surface->attached || pixman_region32_not_empty(&surface->surface_damage) ||
 			pixman_region32_not_empty(&surface->buffer_damage))) {
 		// The host holds every host buffer: this commit, and all the
 		// client sends after it, wait for one to come free.
-		hold_wait(object->client, object->meta->interface, object->resource, opcode, msg,
-			args);
+		hold_wait(client, object->meta->interface, object->resource, opcode, msg, args);
 		return;
 	}
 	bool attached = surface->attached;
@@ -325,7 +330,8 @@ void wl_surface_req_commit(struct wcp_object *object, uint32_t opcode, const str
 		// New content, also when damage comes without an attach: the
 		// guest's buffer was released, so it may have been drawn again.
 		int32_t x = attached ? surface->attach_x : 0, y = attached ? surface->attach_y : 0;
-		if (!present(object, surface, buffer, attached ? surface->current : NULL, x, y)) {
+		if (!present(object, surface, buffer, attached ? surface->current : NULL, x, y,
+			    epoch)) {
 			return;
 		}
 	} else if (attached) {
@@ -333,6 +339,8 @@ void wl_surface_req_commit(struct wcp_object *object, uint32_t opcode, const str
 		struct wl_proxy *host = current != NULL ? current->proxy : NULL;
 		wl_surface_attach((struct wl_surface *)object->proxy, (struct wl_buffer *)host,
 			surface->attach_x, surface->attach_y);
+		swapchain_attached_other(&surface->chain);
 	}
 	forward_request(object, opcode, msg, args);
+	subsurface_note_commit(client, object->resource, epoch);
 }

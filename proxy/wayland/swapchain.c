@@ -52,6 +52,9 @@ static void host_buffer_destroy(struct wcp_host_buffer *host) {
 		set_guest_release(host, NULL);
 	}
 	wl_list_remove(&host->link);
+	if (host->chain->latest == host) {
+		host->chain->latest = NULL;
+	}
 	host->chain->count--;
 	host->chain->busy -= host->busy ? 1 : 0;
 	wl_buffer_destroy(host->buffer);
@@ -174,9 +177,21 @@ bool swapchain_full(const struct wcp_swapchain *chain, bool overdue) {
 	return chain->busy >= (overdue ? MAX_OVERDUE : MAX);
 }
 
-struct wcp_host_buffer *swapchain_acquire(
-	struct wcp_swapchain *chain, const struct wcp_shm_buffer *guest, bool overdue) {
-	struct wcp_host_buffer *best = NULL, *host, *tmp;
+struct wcp_host_buffer *swapchain_cached(
+	const struct wcp_swapchain *chain, const struct wcp_shm_buffer *guest, uint64_t epoch) {
+	struct wcp_host_buffer *host = chain->latest;
+	return epoch != 0 && host != NULL && host->busy && host->cached_epoch == epoch &&
+			same_layout(host, guest)
+		? host
+		: NULL;
+}
+
+struct wcp_host_buffer *swapchain_acquire(struct wcp_swapchain *chain,
+	const struct wcp_shm_buffer *guest, bool overdue, uint64_t epoch) {
+	struct wcp_host_buffer *best = swapchain_cached(chain, guest, epoch), *host, *tmp;
+	if (best != NULL) {
+		return best;
+	}
 	wl_list_for_each_safe(host, tmp, &chain->buffers, link) {
 		if (host->busy) {
 			continue;
@@ -199,11 +214,19 @@ struct wcp_host_buffer *swapchain_acquire(
 	return host_buffer_create(chain, guest);
 }
 
-void swapchain_attached(struct wcp_host_buffer *host) {
+void swapchain_attached(struct wcp_host_buffer *host, uint64_t epoch) {
 	if (!host->busy) {
 		host->busy = true;
 		host->chain->busy++;
+		host->cached_epoch = epoch;
 	}
+	// Attached again while busy only as swapchain_cached allows: its
+	// epoch stands.
+	host->chain->latest = host;
+}
+
+void swapchain_attached_other(struct wcp_swapchain *chain) {
+	chain->latest = NULL;
 }
 
 void swapchain_release_guest(struct wcp_host_buffer *host, struct wl_resource *guest) {
@@ -215,6 +238,12 @@ void swapchain_release_guest(struct wcp_host_buffer *host, struct wl_resource *g
 			set_guest_release(other, NULL);
 		}
 	}
+	if (host->guest_release != NULL && host->guest_release != guest) {
+		// Written again (a cached commit's): nothing waits on that guest
+		// buffer's content any more.
+		wl_buffer_send_release(host->guest_release);
+	}
+	set_guest_release(host, NULL);
 	if (host->chain->busy <= EARLY) {
 		wl_buffer_send_release(guest);
 	} else {

@@ -22,6 +22,13 @@ struct wcp_shm_buffer;
  * few host buffers in use, the guest's release waits for the host's
  * (swapchain_release_guest), and when the host holds all of them the
  * commit waits (wayland/hold.h) until one comes free (`freed`).
+ *
+ * The one exception: the host buffer of the surface's latest attach, when
+ * the host holds it only for commits it has cached and not applied (a
+ * synchronized subsurface's, wayland/subsurface.h), shows nothing, and the
+ * surface's next commit that is only cached as well writes it again rather
+ * than take another. Being in the host's newest state, it cannot have been
+ * released meanwhile, so that one release still answers for every use.
  */
 
 struct wcp_host_buffer {
@@ -32,6 +39,7 @@ struct wcp_host_buffer {
 	int32_t width, height, stride;
 	uint32_t format;
 	bool busy; // attached on the host and not released yet
+	uint64_t cached_epoch; // busy for cached commits alone, of this cache epoch; 0 = not
 	uint64_t synced_seq; // the surface commit whose content it holds; 0 = none
 	struct wl_resource *guest_release; // a guest wl_buffer released with this one
 	struct wl_listener guest_release_destroy;
@@ -42,6 +50,8 @@ struct wcp_swapchain {
 	struct wcp_client *client;
 	struct wl_list buffers; // wcp_host_buffer.link
 	int count, busy;
+	struct wcp_host_buffer
+		*latest; // of the surface's latest attach; NULL: another buffer, none
 	void (*freed)(void *data); // a host buffer came free
 	void *data;
 };
@@ -60,20 +70,38 @@ void swapchain_finish(struct wcp_swapchain *chain);
 bool swapchain_full(const struct wcp_swapchain *chain, bool overdue);
 
 /**
- * A free host buffer with the guest buffer's size, stride and format, the
- * one holding the newest content when several are; made when none is.
- * NULL (logged) when none can be had: the host gave no memory, or the
- * chain is full, which the caller checks first.
+ * For a commit the host will only cache (`epoch`, the client's cache
+ * epoch, is nonzero): the host buffer of the surface's latest attach when
+ * it has the guest buffer's layout and the host holds it for cached
+ * commits of that epoch alone; NULL otherwise.
  */
-struct wcp_host_buffer *swapchain_acquire(
-	struct wcp_swapchain *chain, const struct wcp_shm_buffer *guest, bool overdue);
+struct wcp_host_buffer *swapchain_cached(
+	const struct wcp_swapchain *chain, const struct wcp_shm_buffer *guest, uint64_t epoch);
 
-/** Marks a host buffer attached on the host. */
-void swapchain_attached(struct wcp_host_buffer *host);
+/**
+ * A host buffer for a commit, with the guest buffer's size, stride and
+ * format: the cached one of swapchain_cached, else a free one, the one
+ * holding the newest content when several are, else a new one. NULL
+ * (logged) when none can be had: the host gave no memory, or the chain is
+ * full, which the caller checks first.
+ */
+struct wcp_host_buffer *swapchain_acquire(struct wcp_swapchain *chain,
+	const struct wcp_shm_buffer *guest, bool overdue, uint64_t epoch);
+
+/**
+ * Marks a host buffer attached on the host, by a commit the host will only
+ * cache when `epoch` is nonzero (as for swapchain_cached).
+ */
+void swapchain_attached(struct wcp_host_buffer *host, uint64_t epoch);
+
+/** The surface's commit attached a buffer of another kind, or none. */
+void swapchain_attached_other(struct wcp_swapchain *chain);
 
 /**
  * Releases the guest's buffer now when the host holds few of the chain's
- * buffers, else with `host` once the host releases it.
+ * buffers, else with `host` once the host releases it. A guest buffer
+ * that was to be released with `host` before it was written again is
+ * released now.
  */
 void swapchain_release_guest(struct wcp_host_buffer *host, struct wl_resource *guest);
 

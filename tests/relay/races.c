@@ -30,31 +30,77 @@
 #define HOST_SOCKET "wcp-globals-host"
 #define HOST_STALL_SCALE 99 // wl_surface.set_buffer_scale(99) stalls the host
 #define HOST_STALL_MS 500
+#define HOST_RELEASE_SCALE 98 // ... and (98) releases the surface's buffers but its newest
+#define HOST_ATTACHES 64
 
 /*
- * The host: wl_compositor, wl_output, zxdg_output_manager_v1 and wl_seat,
- * whose objects accept every request and do nothing (a released wl_output
- * stays alive on this side, as if the release were still on its way, and
- * no buffer is ever released), libwayland's wl_shm, and
- * a wl_surface.set_buffer_scale(99) stalls it for half a second. The
+ * The host: wl_compositor, wl_subcompositor, wl_output,
+ * zxdg_output_manager_v1 and wl_seat, whose objects accept every request
+ * and do nothing (a released wl_output stays alive on this side, as if the
+ * release were still on its way, and no buffer is released unless asked),
+ * libwayland's wl_shm, and a wl_surface.set_buffer_scale(99) stalls it for
+ * half a second; set_buffer_scale(98) releases every buffer attached to
+ * the surface but the one attached last. The
  * seat has a keyboard without a keymap: its keymap event is of format
  * no_keymap with /dev/null of size 0, as wlroots sends it. SIGUSR1
  * removes the wl_output global;
  * SIGUSR2 sends wl_surface.enter for the newest surface and output. It
  * writes a byte to its pipe for each thing it did: 's' started, 'b' bound
- * an output, 'r' removed, 'e' sent enter.
+ * an output, 'r' removed, 'e' sent enter, 'a' had a buffer attached again
+ * before it released it.
  */
 
 struct host {
 	int notify_fd;
 	struct wl_global *output_global;
 	struct wl_resource *surface, *output; // the newest
+	struct {
+		struct wl_resource *surface;
+		uint32_t buffer; // its id: the proxy keeps its host buffers
+	} attaches[HOST_ATTACHES]; // not released yet, oldest first
+	int attach_count;
 };
 
 static void host_notify(struct host *host, char what) {
 	if (write(host->notify_fd, &what, 1) != 1) {
 		_exit(3);
 	}
+}
+
+/** The host's wl_surface.attach and set_buffer_scale(HOST_RELEASE_SCALE). */
+static void host_follow_buffers(struct host *host, struct wl_resource *surface,
+	const struct wl_message *msg, union wl_argument *args) {
+	if (strcmp(msg->name, "attach") == 0 && args[0].o != NULL &&
+		host->attach_count < HOST_ATTACHES) {
+		uint32_t id = wl_resource_get_id((struct wl_resource *)args[0].o);
+		for (int i = 0; i < host->attach_count; i++) {
+			if (host->attaches[i].buffer == id) {
+				host_notify(host, 'a'); // attached again before its release
+				break;
+			}
+		}
+		host->attaches[host->attach_count].surface = surface;
+		host->attaches[host->attach_count++].buffer = id;
+		return;
+	}
+	if (strcmp(msg->name, "set_buffer_scale") != 0 || args[0].i != HOST_RELEASE_SCALE) {
+		return;
+	}
+	int newest = -1, kept = 0;
+	for (int i = 0; i < host->attach_count; i++) {
+		newest = host->attaches[i].surface == surface ? i : newest;
+	}
+	for (int i = 0; i < host->attach_count; i++) {
+		struct wl_resource *buffer = wl_client_get_object(
+			wl_resource_get_client(surface), host->attaches[i].buffer);
+		bool release = host->attaches[i].surface == surface && i != newest;
+		if (release && buffer != NULL) {
+			wl_buffer_send_release(buffer);
+		} else if (!release) {
+			host->attaches[kept++] = host->attaches[i];
+		}
+	}
+	host->attach_count = kept;
 }
 
 static int host_ignore(const void *impl, void *target, uint32_t opcode,
@@ -64,6 +110,7 @@ static int host_ignore(const void *impl, void *target, uint32_t opcode,
 	if (strcmp(msg->name, "set_buffer_scale") == 0 && args[0].i == HOST_STALL_SCALE) {
 		proc_sleep_ms(HOST_STALL_MS); // reading nothing meanwhile
 	}
+	host_follow_buffers(host, resource, msg, args);
 	for (const char *p = msg->signature; *p != '\0'; p++) {
 		if (*p == 'n') {
 			// create_surface, create_region, get_xdg_output: the first argument.
@@ -89,6 +136,13 @@ static void host_bind_output(struct wl_client *client, void *data, uint32_t vers
 static void host_bind_compositor(
 	struct wl_client *client, void *data, uint32_t version, uint32_t id) {
 	struct wl_resource *resource = wl_resource_create(client, &wl_compositor_interface, 4, id);
+	wl_resource_set_dispatcher(resource, host_ignore, NULL, data, NULL);
+}
+
+static void host_bind_subcompositor(
+	struct wl_client *client, void *data, uint32_t version, uint32_t id) {
+	struct wl_resource *resource =
+		wl_resource_create(client, &wl_subcompositor_interface, 1, id);
 	wl_resource_set_dispatcher(resource, host_ignore, NULL, data, NULL);
 }
 
@@ -156,6 +210,7 @@ static void host_run(int notify_fd) {
 		_exit(2);
 	}
 	wl_global_create(display, &wl_compositor_interface, 4, &host, host_bind_compositor);
+	wl_global_create(display, &wl_subcompositor_interface, 1, &host, host_bind_subcompositor);
 	host.output_global =
 		wl_global_create(display, &wl_output_interface, 3, &host, host_bind_output);
 	wl_global_create(
@@ -192,7 +247,8 @@ struct guest {
 	struct wcp_relay *relay;
 	struct wl_display *display;
 	struct wl_registry *registry;
-	uint32_t output_name, compositor_name, xdg_output_manager_name, seat_name, shm_name;
+	uint32_t output_name, compositor_name, subcompositor_name, xdg_output_manager_name,
+		seat_name, shm_name;
 	uint32_t removed_name;
 	int enters;
 };
@@ -204,6 +260,8 @@ static void guest_global(void *data, struct wl_registry *registry, uint32_t name
 		guest->output_name = name;
 	} else if (strcmp(interface, "wl_compositor") == 0) {
 		guest->compositor_name = name;
+	} else if (strcmp(interface, "wl_subcompositor") == 0) {
+		guest->subcompositor_name = name;
 	} else if (strcmp(interface, "zxdg_output_manager_v1") == 0) {
 		guest->xdg_output_manager_name = name;
 	} else if (strcmp(interface, "wl_seat") == 0) {
@@ -735,6 +793,96 @@ TEST(buffer_attached_twice_is_released_once) {
 	for (int i = 0; i < 2; i++) {
 		wl_buffer_destroy(buffers[i]);
 	}
+	drawing_stop(&d);
+}
+
+/**
+ * Over cross-domain: a synchronized subsurface's guest buffer whose release
+ * the proxy holds back, attached again before its release into the host
+ * buffer of its last commit, which only the host's cache holds, gets one
+ * release. Each set_desync and set_sync makes the host apply what it had
+ * cached, so the next commit takes another host buffer: with three held,
+ * the third's guest buffer waits for the host's release.
+ */
+TEST(buffer_attached_again_before_its_release_is_released_once) {
+	struct drawing d;
+	drawing_start(&d, 3 * 64 * 64 * 4);
+	test_assert(d.guest.subcompositor_name != 0);
+	struct wl_subcompositor *subcompositor = wl_registry_bind(
+		d.guest.registry, d.guest.subcompositor_name, &wl_subcompositor_interface, 1);
+	struct wl_surface *child = wl_compositor_create_surface(d.compositor);
+	struct wl_subsurface *subsurface =
+		wl_subcompositor_get_subsurface(subcompositor, child, d.surface);
+	struct wl_buffer *buffers[3];
+	int released[3] = {0, 0, 0};
+	for (int i = 0; i < 3; i++) {
+		buffers[i] = wl_shm_pool_create_buffer(
+			d.pool, i * 64 * 64 * 4, 64, 64, 256, WL_SHM_FORMAT_XRGB8888);
+		wl_buffer_add_listener(buffers[i], &count_release_listener, &released[i]);
+		if (i > 0) {
+			wl_subsurface_set_desync(subsurface);
+			wl_subsurface_set_sync(subsurface);
+		}
+		wl_surface_attach(child, buffers[i], 0, 0);
+		wl_surface_damage_buffer(child, 0, 0, 64, 64);
+		wl_surface_commit(child);
+		test_assert(wl_display_roundtrip(d.guest.display) >= 0);
+	}
+	test_assert(released[0] == 1 && released[1] == 1 && released[2] == 0);
+	// The host lets the first two host buffers go; the third buffer is
+	// attached again, before its release, and committed.
+	wl_surface_set_buffer_scale(child, HOST_RELEASE_SCALE);
+	test_assert(wl_display_roundtrip(d.guest.display) >= 0);
+	wl_surface_set_buffer_scale(child, 1);
+	wl_surface_attach(child, buffers[2], 0, 0);
+	wl_surface_damage_buffer(child, 0, 0, 64, 64);
+	wl_surface_commit(child);
+	test_assert(wl_display_roundtrip(d.guest.display) >= 0);
+	test_assert(host_next(d.guest.host_fd, 0) == 'a'); // into the same host buffer
+	test_assert(released[2] == 1);
+	wl_subsurface_destroy(subsurface);
+	wl_surface_destroy(child);
+	test_assert(wl_display_roundtrip(d.guest.display) >= 0);
+	test_log("releases: %d, %d and %d", released[0], released[1], released[2]);
+	test_assert(released[0] == 1 && released[1] == 1 && released[2] == 1);
+	test_assert(proc_alive(d.guest.relay->proxy));
+	for (int i = 0; i < 3; i++) {
+		wl_buffer_destroy(buffers[i]);
+	}
+	wl_subcompositor_destroy(subcompositor);
+	drawing_stop(&d);
+}
+
+/**
+ * Over cross-domain, to a host that refuses nothing: a surface made its own
+ * parent in several roles (a compositor's bad_parent error, which comes
+ * only after the proxy has read them) that then commits, and goes
+ * desynchronized and back: the proxy follows each parent once, and the
+ * round trip comes back.
+ */
+TEST(surface_its_own_parent_in_many_roles) {
+	struct drawing d;
+	drawing_start(&d, 64 * 64 * 4);
+	struct wl_subcompositor *subcompositor = wl_registry_bind(
+		d.guest.registry, d.guest.subcompositor_name, &wl_subcompositor_interface, 1);
+	struct wl_subsurface *roles[4];
+	for (int i = 0; i < 4; i++) {
+		roles[i] = wl_subcompositor_get_subsurface(subcompositor, d.surface, d.surface);
+	}
+	struct wl_buffer *buffer =
+		wl_shm_pool_create_buffer(d.pool, 0, 64, 64, 256, WL_SHM_FORMAT_XRGB8888);
+	wl_surface_attach(d.surface, buffer, 0, 0);
+	wl_surface_commit(d.surface);
+	wl_subsurface_set_desync(roles[0]);
+	wl_subsurface_set_sync(roles[0]);
+	wl_surface_commit(d.surface);
+	test_assert(wl_display_roundtrip(d.guest.display) >= 0);
+	test_assert(proc_alive(d.guest.relay->proxy));
+	for (int i = 0; i < 4; i++) {
+		wl_subsurface_destroy(roles[i]);
+	}
+	wl_buffer_destroy(buffer);
+	wl_subcompositor_destroy(subcompositor);
 	drawing_stop(&d);
 }
 
