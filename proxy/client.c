@@ -22,6 +22,13 @@
 /** How long a request waits for the host to take what is queued before it. */
 #define WCP_HOST_WRITE_WAIT_MS 2000
 
+static enum wl_iterator_result destroy_unless_display(struct wl_resource *resource, void *data) {
+	if (wl_resource_get_id(resource) != 1) {
+		wl_resource_destroy(resource);
+	}
+	return WL_ITERATOR_CONTINUE;
+}
+
 static void client_destroy(struct wcp_client *client) {
 	struct wcp_server *server = client->server;
 	wl_list_remove(&client->client_destroy.link);
@@ -32,6 +39,10 @@ static void client_destroy(struct wcp_client *client) {
 		forward_detach(object);
 	}
 	registry_finish(client);
+	// Every resource goes before the wl_display, whose destroy hook
+	// registry.c replaced: libwayland then sends no delete_id through the
+	// display once it is gone, whichever way its wl_client_destroy takes.
+	wl_client_for_each_resource(client->client, destroy_unless_display, NULL);
 	if (client->fail_idle != NULL) {
 		wl_event_source_remove(client->fail_idle);
 	}

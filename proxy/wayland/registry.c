@@ -220,10 +220,11 @@ bool registry_init(struct wcp_client *client) {
 	// Object 1 of every client is its wl_display; its requests are ours now.
 	// Replacing its dispatcher also drops libwayland's destroy hook, which
 	// clears client->display_resource (1.21 has no getter to keep it). The
-	// display resource only dies in wl_client_destroy, first of all; that
-	// teardown sends no delete_id, so the stale pointer is read only if a
-	// resource destructor destroys another resource or posts an error,
-	// which no destructor of the proxy may do.
+	// display resource only dies in wl_client_destroy, first of all, where
+	// a libwayland that sends delete_id for each resource it destroys
+	// would send them through the freed display: client.c destroys every
+	// other resource before (client_destroy), and no resource destructor of
+	// the proxy may destroy another resource or post an error.
 	struct wl_resource *display = wl_client_get_object(client->client, 1);
 	wl_resource_set_dispatcher(display, dispatch_display, NULL, client, NULL);
 	return true;
