@@ -16,6 +16,11 @@ uint32_t registry_policy(const char *interface, uint32_t host_version, bool over
 	if (meta == NULL) {
 		return 0; // no XML: the proxy cannot relay it
 	}
+	if (meta->interface == &wl_display_interface || meta->interface == &wl_registry_interface) {
+		// Never globals: a host that offers them is wrong, and the proxy
+		// takes objects of these two for its own.
+		return 0;
+	}
 	uint32_t ours = (uint32_t)meta->interface->version;
 	return host_version < ours ? host_version : ours;
 }

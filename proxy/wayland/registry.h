@@ -37,7 +37,10 @@ int registry_dispatch(struct wl_resource *resource, uint32_t opcode, const struc
 /** Drops the registry state of a client being torn down. */
 void registry_finish(struct wcp_client *client);
 
-/** The version offered to guests for a host global, 0 when it is hidden. */
+/**
+ * The version offered to guests for a host global, 0 when it is hidden
+ * (no XML here, or an interface that is never a global).
+ */
 uint32_t registry_policy(const char *interface, uint32_t host_version, bool over_channel);
 
 #endif
