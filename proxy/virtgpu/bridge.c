@@ -16,6 +16,14 @@
 /** Most bytes taken from the local socket for one SEND. */
 #define BRIDGE_READ_SIZE 16384
 
+/**
+ * Bytes the host sent for a guest pipe that its reader has not taken yet,
+ * at most: past them the reader has fallen so far behind (or stopped
+ * reading) that the pipe is closed, rather than let one client's pipe
+ * take the daemon's memory.
+ */
+#define READ_PIPE_MAX_PENDING (64u << 20)
+
 /** Bytes and fds waiting for the local socket. */
 struct bridge_chunk {
 	size_t len, offset;
@@ -484,14 +492,21 @@ static void flush_read_pipe(struct bridge_read_pipe *pipe) {
 }
 
 /**
- * Keeps `len` more bytes for the pipe's reader. They wait without a limit:
- * holding the host back would hold the client's Wayland events with them,
- * which it may be waiting for before it reads. What was written is moved
- * out of the way only once it is as large as what is left, so that a slow
- * reader costs each byte a bounded number of moves.
+ * Keeps `len` more bytes for the pipe's reader, up to READ_PIPE_MAX_PENDING
+ * in all: holding the host back instead would hold the client's Wayland
+ * events with them, which it may be waiting for before it reads. What was
+ * written is moved out of the way only once it is as large as what is
+ * left, so that a slow reader costs each byte a bounded number of moves.
  */
 static bool keep_for_reader(struct bridge_read_pipe *pipe, const uint8_t *bytes, size_t len) {
 	size_t left = pipe->pending_len - pipe->pending_off;
+	if (len > READ_PIPE_MAX_PENDING - left) {
+		wcp_log(WCP_ERROR,
+			"bridge: the reader of pipe %" PRIu32 " left %zu MiB from the host unread; "
+			"the pipe is closed",
+			pipe->id, left >> 20);
+		return false;
+	}
 	if (pipe->pending_off > 0 && pipe->pending_off >= left) {
 		memmove(pipe->pending, pipe->pending + pipe->pending_off, left);
 		pipe->pending_off = 0;
@@ -504,6 +519,7 @@ static bool keep_for_reader(struct bridge_read_pipe *pipe, const uint8_t *bytes,
 		}
 		uint8_t *bigger = realloc(pipe->pending, cap);
 		if (bigger == NULL) {
+			wcp_log(WCP_ERROR, "bridge: out of memory for pipe %" PRIu32, pipe->id);
 			return false;
 		}
 		pipe->pending = bigger;
@@ -537,8 +553,7 @@ static void handle_read(
 		return;
 	}
 	if (len > 0 && !keep_for_reader(found, bytes, len)) {
-		wcp_log(WCP_ERROR, "out of memory");
-		read_pipe_destroy(found);
+		read_pipe_destroy(found); // what the host sends for it from now on is dropped
 		return;
 	}
 	found->hang_up = hang_up;

@@ -26,9 +26,11 @@ static void usage(FILE *out) {
 		"                                 the next COUNT key presses\n"
 		"  caps                           print every change of the seat's capabilities\n"
 		"  copy [--primary] MIME FILE     map a window and offer FILE as the selection\n"
-		"  paste [--primary] [--into-file] MIME FILE\n"
+		"  paste [--primary] [--into-file | --read-after GO] MIME FILE\n"
 		"                                 map a window and write the selection to FILE\n"
-		"                                 (with --into-file the host writes FILE itself)\n"
+		"                                 (with --into-file the host writes FILE itself;\n"
+		"                                 with --read-after, its pipe is read only once\n"
+		"                                 the file GO exists)\n"
 		"Each event it sees is a line on stdout. --timeout-ms (default 30000) ends it\n"
 		"with status 3.\n");
 }
@@ -406,7 +408,7 @@ static int run_caps(struct seat_client *c) {
 	return SEAT_CLIENT_FAILED;
 }
 
-/** Parses "[--primary] [--into-file] MIME FILE" of copy and paste. */
+/** Parses "[--primary] [--into-file | --read-after GO] MIME FILE" of copy and paste. */
 static bool parse_selection_args(struct seat_client *c, int argc, char *argv[]) {
 	int i = 0;
 	for (; i < argc && strncmp(argv[i], "--", 2) == 0; i++) {
@@ -414,6 +416,8 @@ static bool parse_selection_args(struct seat_client *c, int argc, char *argv[]) 
 			c->primary = true;
 		} else if (strcmp(argv[i], "--into-file") == 0) {
 			c->into_file = true;
+		} else if (strcmp(argv[i], "--read-after") == 0 && i + 1 < argc) {
+			c->read_after = argv[++i];
 		} else {
 			return false;
 		}

@@ -43,6 +43,7 @@ struct seat_client {
 	const char *path; // keymap, copy, paste: the file to write or read
 	bool primary; // copy, paste: the primary selection instead of the clipboard
 	bool into_file; // paste: give the host the file itself, not a pipe
+	const char *read_after; // paste: read the pipe only once this file exists; may be NULL
 
 	struct wl_display *display;
 	struct wl_registry *registry;

@@ -464,6 +464,67 @@ TEST_OPTS(fd_that_cannot_cross_over_cross_domain, .timeout_s = 60) {
 	check_fd_that_cannot_cross(WCP_RELAY_EMU);
 }
 
+/* More than the proxy keeps for a pipe's reader (64 MiB). */
+#define UNREAD_SIZE (80 * 1024 * 1024)
+
+/** Whether the proxy's log has a line with `text`. */
+static bool proxy_logged(const struct fixture *f, const char *text) {
+	size_t size;
+	char *log = test_read_file(f->relay->log_path, &size);
+	bool found = log != NULL && strstr(log, text) != NULL;
+	free(log);
+	return found;
+}
+
+/**
+ * Over cross-domain, a guest that asks for 80 MiB of the host's selection
+ * and does not read its pipe: the proxy keeps 64 MiB for it, then closes
+ * the pipe with a line in its log, rather than take ever more memory.
+ * Once the guest reads, it gets what the pipe held, a prefix of the
+ * selection, and the end of the file; the proxy and the guest carry on.
+ */
+TEST_OPTS(selection_left_unread_is_cut_over_cross_domain, .timeout_s = 90) {
+	require_program("wl-copy", "wl-clipboard");
+	struct fixture f;
+	fixture_start(&f, WCP_RELAY_EMU, true);
+	uint8_t *bytes = malloc(UNREAD_SIZE);
+	test_assert(bytes != NULL);
+	for (size_t i = 0; i < UNREAD_SIZE; i++) {
+		bytes[i] = (uint8_t)(i * 7 + (i >> 12));
+	}
+	char source[PATH_MAX], pasted[PATH_MAX], go[PATH_MAX];
+	file_path(&f, "source", source);
+	file_path(&f, "pasted", pasted);
+	file_path(&f, "go", go);
+	write_bytes(source, bytes, UNREAD_SIZE);
+	const char *mime = "application/octet-stream";
+	const char *copy_argv[] = {"wl-copy", "--foreground", "--type", mime, NULL};
+	struct wcp_proc *copy = spawn_on_host(&f, copy_argv, source, O_RDONLY);
+
+	const char *args[] = {"paste", "--read-after", go, mime, pasted, NULL};
+	struct wcp_seat_client *client = seat_client_start(f.relay->env_display, args);
+	test_assert(seat_client_expect(client, "asked", EVENT_TIMEOUT_MS, NULL, 0));
+	for (long long deadline = proc_now_ms() + 30000;
+		!proxy_logged(&f, "unread; the pipe is closed");) {
+		test_assert(proc_now_ms() < deadline);
+		proc_sleep_ms(50);
+	}
+	write_bytes(go, "", 0);
+	char line[64];
+	test_assert(seat_client_expect(client, "received ", EVENT_TIMEOUT_MS, line, sizeof(line)));
+	test_assert(seat_client_finish(client, EVENT_TIMEOUT_MS) == 0);
+	size_t got_size;
+	uint8_t *got = read_bytes(pasted, &got_size);
+	test_log("%s of %d bytes", line, UNREAD_SIZE);
+	test_assert(got_size > 0 && got_size < UNREAD_SIZE);
+	test_assert(memcmp(got, bytes, got_size) == 0);
+	free(got);
+	free(bytes);
+	test_assert(proc_alive(f.relay->proxy));
+	proc_stop(copy, WCP_PROC_GRACE_MS);
+	fixture_stop(&f);
+}
+
 int main(int argc, char *argv[]) {
 	return test_main(argc, argv);
 }
