@@ -74,6 +74,7 @@ struct wcp_emu_cd {
 	uint32_t last_item_id;
 	uint32_t last_read_pipe_id;
 	uint32_t pending; // channel-ring fences, each waiting for one event
+	bool blank_next; // --blank-fences: the next channel fence is signalled blank
 	uint8_t event[WCP_CD_RING_SIZE];
 };
 
@@ -396,6 +397,11 @@ void emu_cross_domain_fence(struct wcp_emu_cd *cd, uint32_t ring) {
 		emu_device_fence_signalled(cd->file, ring);
 		return;
 	case WCP_CD_CHANNEL_RING:
+		if (cd->host->config.blank_fences && (cd->blank_next = !cd->blank_next)) {
+			// A host that misbehaves: the ring still holds the last event.
+			emu_device_fence_signalled(cd->file, ring);
+			return;
+		}
 		cd->pending++;
 		if (cd->eof_pending && cd->initialized) {
 			cd->eof_pending = false;

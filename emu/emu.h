@@ -24,6 +24,7 @@ struct wcp_emu_config {
 	const char *wayland_path; // the host compositor's socket; NULL: none configured
 	bool short_images; // image requirements of one page, whatever the image
 	bool stalled_images; // image requirement queries never complete
+	bool blank_fences; // every other channel fence signalled at once, with no event written
 };
 
 struct wcp_emu_host {

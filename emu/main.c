@@ -29,7 +29,8 @@ static void usage(FILE *out) {
 		"  --no-wayland             the host has no Wayland socket configured\n"
 		"A host that misbehaves:\n"
 		"  --short-images           image requirements of one page, whatever the image\n"
-		"  --stalled-images         image requirements never answered (WAIT gives up)\n");
+		"  --stalled-images         image requirements never answered (WAIT gives up)\n"
+		"  --blank-fences           every other channel fence signalled with no event\n");
 }
 
 static bool parse_mask(const char *text, uint64_t *mask) {
@@ -91,6 +92,7 @@ int main(int argc, char *argv[]) {
 		OPT_NO_WAYLAND,
 		OPT_SHORT_IMAGES,
 		OPT_STALLED_IMAGES,
+		OPT_BLANK_FENCES,
 		OPT_HELP,
 	};
 	static const struct option options[] = {
@@ -104,6 +106,7 @@ int main(int argc, char *argv[]) {
 		{"no-wayland", no_argument, NULL, OPT_NO_WAYLAND},
 		{"short-images", no_argument, NULL, OPT_SHORT_IMAGES},
 		{"stalled-images", no_argument, NULL, OPT_STALLED_IMAGES},
+		{"blank-fences", no_argument, NULL, OPT_BLANK_FENCES},
 		{"help", no_argument, NULL, OPT_HELP},
 		{NULL, 0, NULL, 0},
 	};
@@ -160,6 +163,9 @@ int main(int argc, char *argv[]) {
 			break;
 		case OPT_STALLED_IMAGES:
 			host.config.stalled_images = true;
+			break;
+		case OPT_BLANK_FENCES:
+			host.config.blank_fences = true;
 			break;
 		case OPT_HELP:
 			usage(stdout);

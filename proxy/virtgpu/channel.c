@@ -32,6 +32,9 @@ static bool submit_poll(struct wcp_cd_channel *channel) {
 	struct wcp_cd_poll poll = {
 		.hdr = {.cmd = WCP_CD_CMD_POLL, .cmd_size = sizeof(poll)},
 	};
+	// A host that signals the fence without writing an event leaves a
+	// header of no command, not the last event to be taken again.
+	memset(channel->channel_ring, 0, sizeof(struct wcp_cd_header));
 	// The host answers only on the channel ring, and only one event per POLL.
 	if (!submit(channel, &poll, sizeof(poll), WCP_CD_CHANNEL_RING, NULL, 0)) {
 		return false;
@@ -102,6 +105,14 @@ static void handle_channel_event(struct wcp_cd_channel *channel) {
 		break;
 	case WCP_CD_CMD_READ:
 		handle_read(channel, channel->channel_ring);
+		break;
+	case 0:
+		// Cleared by submit_poll: the host wrote nothing.
+		if (!channel->blank_logged) {
+			wcp_log(WCP_ERROR, "%s: the host signalled a POLL with no event; ignored",
+				channel->device->name);
+			channel->blank_logged = true;
+		}
 		break;
 	default:
 		wcp_log(WCP_ERROR, "%s: unexpected host event %u on the channel ring",

@@ -55,6 +55,7 @@ struct wcp_cd_channel {
 	bool poll_owed; // an event was handled; channel_flush submits the next POLL
 	bool eof; // the host reported EOF
 	bool failed; // a device request failed; the channel is unusable
+	bool blank_logged; // a POLL answered with no event was logged
 
 	struct wl_list image_cache; // wcp_cd_image_cache_entry.link
 };

@@ -1110,6 +1110,32 @@ TEST(host_that_never_answers_for_memory_ends_only_that_client) {
 	weston_stop(weston);
 }
 
+/**
+ * A host that signals every other channel fence with no event written (the
+ * emulator's --blank-fences), so that the ring still holds the event
+ * before: the proxy must not take it twice, with its bytes and fds. Clients
+ * draw and make round trips as with any host, and the log says, once, what
+ * the host did.
+ */
+TEST(host_that_signals_polls_with_no_event_repeats_nothing) {
+	struct wcp_weston *weston = weston_start(NULL);
+	struct wcp_relay *relay = relay_start_misbehaving(weston, "--blank-fences");
+	struct error_probe probe;
+	probe_connect_beside(
+		&probe, relay, (const char *const[]){"--size", "32x32", "--frames", "30", NULL});
+	struct shm_window w;
+	shm_window_create(&w, &probe, "blank");
+	for (uint32_t i = 0; i < 10; i++) {
+		shm_window_show(&w, 0xff000000u | i * 0x151515u);
+		test_assert(wl_display_roundtrip(probe.display) >= 0);
+	}
+	shm_window_destroy(&w);
+	probe_finish(&probe, relay);
+	test_assert(file_has_line(relay->log_path, "the host signalled a POLL with no event"));
+	relay_stop(relay);
+	weston_stop(weston);
+}
+
 /** A raw connection to the proxy's socket, for messages libwayland would not send. */
 static int raw_connect(struct wcp_weston *weston, struct wcp_relay *relay) {
 	struct sockaddr_un addr = {.sun_family = AF_UNIX};
