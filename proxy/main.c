@@ -32,8 +32,45 @@ static struct {
 	bool files_known;
 } inherited;
 
+/** How long a command has to end once the proxy has passed it a stop signal. */
+#define COMMAND_STOP_MS 5000
+
+static struct wl_event_source *command_stop_timer;
+
+static bool command_running(void) {
+	return command_pid > 0 && command_status < 0;
+}
+
+static void take_command_status(int status) {
+	command_status = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+static int handle_command_stop_timeout(void *data) {
+	wcp_log(WCP_ERROR, "the command (pid %d) did not end within %d ms; killing it",
+		(int)command_pid, COMMAND_STOP_MS);
+	kill(command_pid, SIGKILL);
+	running_server->running = false;
+	return 0;
+}
+
 static int handle_stop(int sig, void *data) {
+	if (command_running() && command_stop_timer == NULL) {
+		// The command goes first, as it would without the proxy, and the
+		// proxy ends with its status once it has.
+		wcp_log(WCP_INFO, "%s: stopping the command (pid %d) first", strsignal(sig),
+			(int)command_pid);
+		command_stop_timer = wl_event_loop_add_timer(
+			running_server->loop, handle_command_stop_timeout, NULL);
+		if (command_stop_timer != NULL &&
+			wl_event_source_timer_update(command_stop_timer, COMMAND_STOP_MS) == 0 &&
+			kill(command_pid, sig) == 0) {
+			return 0;
+		}
+	}
 	wcp_log(WCP_INFO, "%s: stopping", strsignal(sig));
+	if (command_running()) {
+		kill(command_pid, SIGKILL); // asked twice: no more waiting
+	}
 	running_server->running = false;
 	return 0;
 }
@@ -43,8 +80,7 @@ static int handle_child(int sig, void *data) {
 	pid_t pid;
 	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
 		if (pid == command_pid) {
-			command_status =
-				WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+			take_command_status(status);
 			running_server->running = false;
 		}
 	}
@@ -242,6 +278,17 @@ int main(int argc, char *argv[]) {
 		exit_code = command_status >= 0 ? command_status : 0;
 	}
 	notify_send("STOPPING=1");
+	if (command_running()) {
+		// Killed above: its status is known at once.
+		int how;
+		if (waitpid(command_pid, &how, 0) == command_pid) {
+			take_command_status(how);
+			exit_code = command_status;
+		}
+	}
+	if (command_stop_timer != NULL) {
+		wl_event_source_remove(command_stop_timer);
+	}
 	for (size_t i = 0; i < sizeof(signals) / sizeof(signals[0]); i++) {
 		if (signals[i] != NULL) {
 			wl_event_source_remove(signals[i]);

@@ -1339,6 +1339,46 @@ TEST(command_runs_on_the_socket_and_gives_its_status) {
 	weston_stop(weston);
 }
 
+/**
+ * Runs the proxy with `script` as its command, sends the proxy SIGTERM once
+ * the command has written its ready file, and returns the proxy's exit code.
+ */
+static int stop_with_command(struct wcp_weston *weston, const char *script) {
+	const char *proxy = getenv("WCP_PROXY");
+	test_assert(proxy != NULL);
+	char host[96], ready[PATH_MAX], command[512];
+	test_format(host, sizeof(host), "--host-display=%s", weston->socket);
+	test_format(ready, sizeof(ready), "%s/command-ready", weston->runtime_dir);
+	unlink(ready);
+	test_format(command, sizeof(command), "%s; : > '%s'; while :; do sleep 0.05; done", script,
+		ready);
+	const char *argv[] = {proxy, "--device=none", host, "--", "sh", "-c", command, NULL};
+	struct wcp_proc *proc = proc_spawn(argv, NULL);
+	test_assert(proc != NULL);
+	for (long long deadline = proc_now_ms() + 10000; access(ready, F_OK) != 0;) {
+		test_assert(proc_now_ms() < deadline);
+		proc_sleep_ms(20);
+	}
+	test_assert(kill(proc->pid, SIGTERM) == 0);
+	test_assert(proc_wait(proc, 15000));
+	int code = proc_exit_code(proc);
+	proc_stop(proc, 0);
+	return code;
+}
+
+/*
+ * SIGTERM to a proxy that runs a command goes to the command first: the
+ * proxy ends once it has, with its status; a command that ignores it is
+ * killed after 5 s. Either way nothing is left running (the harness's
+ * leftover check).
+ */
+TEST_OPTS(stop_signal_goes_to_the_command_first, .timeout_s = 60) {
+	struct wcp_weston *weston = weston_start(NULL);
+	test_assert(stop_with_command(weston, "trap 'exit 7' TERM") == 7);
+	test_assert(stop_with_command(weston, "trap '' TERM") == 128 + SIGKILL);
+	weston_stop(weston);
+}
+
 /** The value of `key` (e.g. "SigIgn") in this process's /proc/self/status. */
 static void own_status(const char *key, char *out, size_t size) {
 	FILE *f = fopen("/proc/self/status", "re");
