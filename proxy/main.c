@@ -275,11 +275,13 @@ int main(int argc, char *argv[]) {
 		exit_code = 1;
 	} else {
 		server_run(server);
-		exit_code = command_status >= 0 ? command_status : 0;
+		exit_code = server->failed ? 1 : command_status >= 0 ? command_status : 0;
 	}
 	notify_send("STOPPING=1");
 	if (command_running()) {
-		// Killed above: its status is known at once.
+		// Not waited for any longer (or the proxy failed): its status is
+		// known once it is killed.
+		kill(command_pid, SIGKILL);
 		int how;
 		if (waitpid(command_pid, &how, 0) == command_pid) {
 			take_command_status(how);

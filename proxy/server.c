@@ -96,6 +96,22 @@ static int handle_listen(int fd, uint32_t mask, void *data) {
 		}
 		return 0;
 	}
+	struct ucred peer;
+	socklen_t peer_len = sizeof(peer);
+	if (server->direct &&
+		getsockopt(client_fd, SOL_SOCKET, SO_PEERCRED, &peer, &peer_len) == 0 &&
+		peer.pid == getpid()) {
+		// Its host display names its own socket: each client's host
+		// connection would come back as another client, without end.
+		wcp_log(WCP_ERROR,
+			"the host display is this proxy's own socket %s: there is no compositor "
+			"to relay to (set --host-display)",
+			server->socket_name);
+		close(client_fd);
+		server->failed = true;
+		server->running = false;
+		return 0;
+	}
 	struct wl_client *wl_client = wl_client_create(server->display, client_fd);
 	if (wl_client == NULL) {
 		wcp_log_errno(WCP_ERROR, "cannot create a client");

@@ -31,6 +31,7 @@ struct wcp_server {
 
 	struct wl_list clients; // wcp_client.link
 	bool running;
+	bool failed; // it stopped on an error of its own: the proxy exits with 1
 
 	// Since start, over cross-domain: logged on SIGUSR1 (server_log_stats).
 	uint64_t shm_commits; // commits that copied an shm buffer to the host

@@ -546,6 +546,31 @@ TEST_OPTS(socket_activation_serves_the_passed_socket_and_reports_ready, .timeout
 	weston_stop(weston);
 }
 
+/*
+ * Direct to the host, with a host display that names the proxy's own
+ * socket (a session whose WAYLAND_DISPLAY is the proxy's socket unit): its
+ * host connections would come back to it as clients without end. The
+ * proxy says so and exits with 1.
+ */
+TEST_OPTS(own_socket_as_host_display_is_refused, .timeout_s = 60) {
+	struct wcp_weston *weston = weston_start(NULL);
+	char path[PATH_MAX + 32], log_path[PATH_MAX + 32];
+	test_format(path, sizeof(path), "%s/wcp-loop", weston->runtime_dir);
+	test_format(log_path, sizeof(log_path), "%s/proxy.log", weston->runtime_dir);
+	int listen_fd = listen_at(path);
+	const char *argv[] = {
+		env_path("WCP_PROXY"), "--device=none", "--host-display=wcp-loop", NULL};
+	struct wcp_proc *proxy = spawn_activated(argv, listen_fd, NULL, log_path);
+	close(listen_fd);
+	test_assert(proc_wait(proxy, 10000));
+	test_assert(proc_exit_code(proxy) == 1);
+	proc_stop(proxy, 0);
+	char *log = read_text(log_path);
+	test_assert(strstr(log, "is this proxy's own socket wcp-loop") != NULL);
+	free(log);
+	weston_stop(weston);
+}
+
 TEST_OPTS(abstract_notify_socket_and_foreign_listen_pid, .timeout_s = 60) {
 	struct wcp_weston *weston = weston_start(NULL);
 	char path[PATH_MAX + 32], host[128], buf[512];
