@@ -143,6 +143,7 @@ static bool socket_is_served(const char *path) {
 enum socket_result {
 	SOCKET_TAKEN, // by us
 	SOCKET_IN_USE, // another server has it
+	SOCKET_NOT_SOCKET, // logged: something else has the name, and it is left alone
 	SOCKET_FAILED, // logged; no other name in the directory would do better
 };
 
@@ -190,6 +191,14 @@ static enum socket_result try_socket(struct wcp_server *server, const char *dir,
 	enum socket_result locked = take_lock(server);
 	if (locked != SOCKET_TAKEN) {
 		return locked;
+	}
+	struct stat st;
+	if (lstat(server->socket_path, &st) == 0 && !S_ISSOCK(st.st_mode)) {
+		// Only a stale socket is replaced, never a file of another kind.
+		wcp_log(WCP_ERROR, "%s exists and is not a socket: it is left alone",
+			server->socket_path);
+		release_lock(server);
+		return SOCKET_NOT_SOCKET;
 	}
 	if (socket_is_served(server->socket_path)) {
 		release_lock(server);
@@ -251,12 +260,13 @@ bool server_listen(struct wcp_server *server, const char *name) {
 		}
 	} else {
 		// Names in use are skipped; a failure would be the same for all.
-		for (int i = 0; i < 32 && result == SOCKET_IN_USE; i++) {
+		for (int i = 0; i < 32 && (result == SOCKET_IN_USE || result == SOCKET_NOT_SOCKET);
+			i++) {
 			char auto_name[16];
 			snprintf(auto_name, sizeof(auto_name), "wayland-%d", i);
 			result = try_socket(server, dir, auto_name);
 		}
-		if (result == SOCKET_IN_USE) {
+		if (result == SOCKET_IN_USE || result == SOCKET_NOT_SOCKET) {
 			wcp_log(WCP_ERROR, "no free wayland-N socket name in %s", dir);
 		}
 	}

@@ -1325,6 +1325,25 @@ TEST(bad_device_fails_before_the_socket) {
 	weston_stop(weston);
 }
 
+/* A socket name a file of another kind has: the proxy refuses it and leaves the file. */
+TEST(name_held_by_a_file_that_is_no_socket) {
+	struct wcp_weston *weston = weston_start(NULL);
+	const char *proxy = getenv("WCP_PROXY");
+	test_assert(proxy != NULL);
+	char path[PATH_MAX], host[96];
+	test_format(path, sizeof(path), "%s/wcp-file", weston->runtime_dir);
+	FILE *file = fopen(path, "we");
+	test_assert(file != NULL && fputs("kept", file) >= 0 && fclose(file) == 0);
+	test_format(host, sizeof(host), "--host-display=%s", weston->socket);
+	const char *argv[] = {proxy, "--device=none", host, "--socket=wcp-file", NULL};
+	test_assert(run_to_exit(argv) == 1);
+	size_t size;
+	char *kept = test_read_file(path, &size);
+	test_assert(kept != NULL && size == 4 && memcmp(kept, "kept", 4) == 0);
+	free(kept);
+	weston_stop(weston);
+}
+
 TEST(command_runs_on_the_socket_and_gives_its_status) {
 	struct wcp_weston *weston = weston_start(NULL);
 	const char *proxy = getenv("WCP_PROXY");
