@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <stdarg.h>
+#include <stdio.h>
 #include <string.h>
 #include <time.h>
 
@@ -35,27 +36,40 @@ bool log_enabled(enum wcp_log_level level) {
 	return level <= log_level;
 }
 
+/**
+ * Rewrites control characters as \xNN: messages carry text from clients and
+ * hosts (protocol error messages, interface names), which must not start
+ * a line of their own or drive a terminal.
+ */
+static void escape_controls(char *out, size_t size, const char *in) {
+	size_t o = 0;
+	for (const unsigned char *p = (const unsigned char *)in; *p != '\0' && o + 5 < size; p++) {
+		if (*p < 0x20 || *p == 0x7f) {
+			o += (size_t)snprintf(out + o, size - o, "\\x%02x", *p);
+		} else {
+			out[o++] = (char)*p;
+		}
+	}
+	out[o] = '\0';
+}
+
 static void log_va(enum wcp_log_level level, const char *file, int line, const char *suffix,
 	const char *fmt, va_list args) {
 	static const char *const tags[] = {"", "error", "info", "debug"};
+	char raw[1024], message[1024];
+	int len = vsnprintf(raw, sizeof(raw), fmt, args);
+	if (suffix != NULL && len >= 0 && (size_t)len < sizeof(raw)) {
+		snprintf(raw + len, sizeof(raw) - (size_t)len, ": %s", suffix);
+	}
+	escape_controls(message, sizeof(message), raw);
 	if (log_handler != NULL) {
-		char message[1024];
-		int len = vsnprintf(message, sizeof(message), fmt, args);
-		if (suffix != NULL && len >= 0 && (size_t)len < sizeof(message)) {
-			snprintf(message + len, sizeof(message) - (size_t)len, ": %s", suffix);
-		}
 		log_handler(level, message, log_handler_data);
 		return;
 	}
 	struct timespec ts;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
-	fprintf(stderr, "%ld.%03ld %s %s [%s:%d] ", (long)ts.tv_sec, ts.tv_nsec / 1000000,
-		log_program, tags[level], file, line);
-	vfprintf(stderr, fmt, args);
-	if (suffix != NULL) {
-		fprintf(stderr, ": %s", suffix);
-	}
-	fputc('\n', stderr);
+	fprintf(stderr, "%ld.%03ld %s %s [%s:%d] %s\n", (long)ts.tv_sec, ts.tv_nsec / 1000000,
+		log_program, tags[level], file, line, message);
 }
 
 void log_line(enum wcp_log_level level, const char *file, int line, const char *fmt, ...) {
