@@ -79,6 +79,13 @@ enum wcp_activation_result activation_take(
 	if (!have_count || count == 0) {
 		return WCP_ACTIVATION_NONE;
 	}
+	long open_max = sysconf(_SC_OPEN_MAX);
+	if (count > (open_max > 0 ? open_max : 1024) - LISTEN_FDS_START) {
+		// More than a process may have open: not a service manager's.
+		wcp_log(WCP_ERROR, "socket activation: LISTEN_FDS=%ld is more fds than can be open",
+			count);
+		return WCP_ACTIVATION_ERROR;
+	}
 	for (long extra = LISTEN_FDS_START + 1; extra < LISTEN_FDS_START + count; extra++) {
 		wcp_log(WCP_ERROR,
 			"socket activation: fd %ld is not used; the proxy takes one socket", extra);

@@ -571,6 +571,25 @@ TEST_OPTS(own_socket_as_host_display_is_refused, .timeout_s = 60) {
 	weston_stop(weston);
 }
 
+/* A LISTEN_FDS larger than a process may have open is refused at once. */
+TEST_OPTS(listen_fds_beyond_what_can_be_open_is_refused, .timeout_s = 60) {
+	struct wcp_weston *weston = weston_start(NULL);
+	char host[128], log_path[PATH_MAX + 32];
+	test_format(host, sizeof(host), "--host-display=%s", weston->socket);
+	test_format(log_path, sizeof(log_path), "%s/proxy.log", weston->runtime_dir);
+	const char *argv[] = {"/bin/sh", "-c",
+		"export LISTEN_PID=$$ LISTEN_FDS=2147483647; exec \"$@\"", "sh",
+		env_path("WCP_PROXY"), "--device=none", host, NULL};
+	struct wcp_proc *proxy = proc_spawn(argv, &(struct wcp_proc_opts){.output = log_path});
+	test_assert(proxy != NULL && proc_wait(proxy, 10000));
+	test_assert(proc_exit_code(proxy) == 1);
+	proc_stop(proxy, 0);
+	char *log = read_text(log_path);
+	test_assert(strstr(log, "LISTEN_FDS=2147483647 is more fds than can be open") != NULL);
+	free(log);
+	weston_stop(weston);
+}
+
 TEST_OPTS(abstract_notify_socket_and_foreign_listen_pid, .timeout_s = 60) {
 	struct wcp_weston *weston = weston_start(NULL);
 	char path[PATH_MAX + 32], host[128], buf[512];
