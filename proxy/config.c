@@ -139,6 +139,16 @@ static bool parse_copy_evict(const char *text, enum wcp_copy_evict *value) {
 	return false;
 }
 
+/** Whether a name has a control character (a newline would start another line of it). */
+static bool has_control(const char *name) {
+	for (const unsigned char *p = (const unsigned char *)name; *p != '\0'; p++) {
+		if (*p < 0x20 || *p == 0x7f) {
+			return true;
+		}
+	}
+	return false;
+}
+
 /** Applies one setting; `source` names it in the error message. */
 static bool apply(
 	struct wcp_config *config, enum config_key key, const char *value, const char *source) {
@@ -150,9 +160,11 @@ static bool apply(
 		config->host_display = value;
 		return true;
 	case KEY_SOCKET:
-		if (value[0] == '\0' || strchr(value, '/') != NULL) {
+		if (value[0] == '\0' || strchr(value, '/') != NULL || has_control(value)) {
+			// It goes into the readiness status and the exported environment.
 			fprintf(stderr,
-				"wl-cross-proxy: %s: a socket name has no '/' and is not empty\n",
+				"wl-cross-proxy: %s: a socket name has no '/' and no control "
+				"character, and is not empty\n",
 				source);
 			return false;
 		}

@@ -95,6 +95,8 @@ TEST(bad_variables_are_refused_by_name) {
 		{"WL_CROSS_PROXY_LOG_LEVEL=loud", "WL_CROSS_PROXY_LOG_LEVEL: unknown log level"},
 		{"WL_CROSS_PROXY_EXPORT_ENV=maybe", "WL_CROSS_PROXY_EXPORT_ENV: want 1 or 0"},
 		{"WL_CROSS_PROXY_SOCKET=a/b", "WL_CROSS_PROXY_SOCKET: a socket name has no '/'"},
+		{"WL_CROSS_PROXY_SOCKET=a\nMAINPID=1",
+			"WL_CROSS_PROXY_SOCKET: a socket name has no '/' and no control character"},
 		{"WL_CROSS_PROXY_COPY_EVICT=sometimes",
 			"WL_CROSS_PROXY_COPY_EVICT: want auto, other-cpu or never"},
 	};
