@@ -548,6 +548,16 @@ TEST_OPTS(socket_activation_serves_the_passed_socket_and_reports_ready, .timeout
 	weston_stop(weston);
 }
 
+/** Waits for a proxy that refuses to start: exit status 1, and `line` in its log. */
+static void expect_refused(struct wcp_proc *proxy, const char *log_path, const char *line) {
+	test_assert(proxy != NULL && proc_wait(proxy, 10000));
+	test_assert(proc_exit_code(proxy) == 1);
+	proc_stop(proxy, 0);
+	char *log = read_text(log_path);
+	test_assert(strstr(log, line) != NULL);
+	free(log);
+}
+
 /*
  * Direct to the host, with a host display that names the proxy's own
  * socket (a session whose WAYLAND_DISPLAY is the proxy's socket unit): its
@@ -564,12 +574,7 @@ TEST_OPTS(own_socket_as_host_display_is_refused, .timeout_s = 60) {
 		env_path("WCP_PROXY"), "--device=none", "--host-display=wcp-loop", NULL};
 	struct wcp_proc *proxy = spawn_activated(argv, listen_fd, NULL, log_path);
 	close(listen_fd);
-	test_assert(proc_wait(proxy, 10000));
-	test_assert(proc_exit_code(proxy) == 1);
-	proc_stop(proxy, 0);
-	char *log = read_text(log_path);
-	test_assert(strstr(log, "is this proxy's own socket wcp-loop") != NULL);
-	free(log);
+	expect_refused(proxy, log_path, "is this proxy's own socket wcp-loop");
 	weston_stop(weston);
 }
 
@@ -583,12 +588,7 @@ TEST_OPTS(listen_fds_beyond_what_can_be_open_is_refused, .timeout_s = 60) {
 		"export LISTEN_PID=$$ LISTEN_FDS=2147483647; exec \"$@\"", "sh",
 		env_path("WCP_PROXY"), "--device=none", host, NULL};
 	struct wcp_proc *proxy = proc_spawn(argv, &(struct wcp_proc_opts){.output = log_path});
-	test_assert(proxy != NULL && proc_wait(proxy, 10000));
-	test_assert(proc_exit_code(proxy) == 1);
-	proc_stop(proxy, 0);
-	char *log = read_text(log_path);
-	test_assert(strstr(log, "LISTEN_FDS=2147483647 is more fds than can be open") != NULL);
-	free(log);
+	expect_refused(proxy, log_path, "LISTEN_FDS=2147483647 is more fds than can be open");
 	weston_stop(weston);
 }
 
