@@ -323,9 +323,11 @@ void server_run(struct wcp_server *server) {
 void server_log_stats(const struct wcp_server *server) {
 	wcp_log(WCP_INFO,
 		"stats: shm_commits=%" PRIu64 " shm_copied_bytes=%" PRIu64
-		" shm_evicted_bytes=%" PRIu64 " shm_copy_ns=%" PRIu64 " clients=%d",
+		" shm_evicted_bytes=%" PRIu64 " shm_copy_ns=%" PRIu64 " clients=%d"
+		" host_buffers=%" PRIu64 " host_buffer_bytes=%" PRIu64,
 		server->shm_commits, server->shm_copied_bytes, server->shm_evicted_bytes,
-		server->shm_copy_ns, wl_list_length(&server->clients));
+		server->shm_copy_ns, wl_list_length(&server->clients), server->host_buffers,
+		server->host_buffer_bytes);
 }
 
 void server_destroy(struct wcp_server *server) {

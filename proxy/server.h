@@ -38,6 +38,8 @@ struct wcp_server {
 	uint64_t shm_copied_bytes;
 	uint64_t shm_evicted_bytes; // of those, copied with copy_stream_evict
 	uint64_t shm_copy_ns; // monotonic time spent in those copies
+	uint64_t host_buffers; // surfaces' host buffers now, of every client
+	uint64_t host_buffer_bytes; // their host memory, mapped
 
 	struct wcp_cpu_caches caches; // which CPUs share a last-level cache
 	enum wcp_copy_evict copy_evict; // --copy-evict

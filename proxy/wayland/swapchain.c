@@ -10,6 +10,7 @@
 
 #include "client.h"
 #include "log.h"
+#include "server.h"
 #include "virtgpu/bridge.h"
 #include "virtgpu/channel.h"
 #include "wayland/shm.h"
@@ -57,6 +58,9 @@ static void host_buffer_destroy(struct wcp_host_buffer *host) {
 	}
 	host->chain->count--;
 	host->chain->busy -= host->busy ? 1 : 0;
+	struct wcp_server *server = host->chain->client->server;
+	server->host_buffers--;
+	server->host_buffer_bytes -= host->map_size;
 	wl_buffer_destroy(host->buffer);
 	munmap(host->data, host->map_size);
 	free(host);
@@ -157,6 +161,8 @@ static struct wcp_host_buffer *host_buffer_create(
 	host->format = guest->format;
 	wl_list_insert(&chain->buffers, &host->link);
 	chain->count++;
+	chain->client->server->host_buffers++;
+	chain->client->server->host_buffer_bytes += host->map_size;
 	return host;
 }
 

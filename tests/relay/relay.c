@@ -182,24 +182,50 @@ TEST_OPTS(one_buffer_is_enough_over_cross_domain, .timeout_s = 120) {
 struct copy_counters {
 	uint64_t commits, bytes, evicted;
 	uint64_t ns; // time spent copying
+	int clients; // now
+	uint64_t host_buffers, host_bytes; // now
 };
 
+/** The last "stats:" line of the log, and how many there are. */
+static const char *last_stats(const char *log, int *count) {
+	const char *last = NULL;
+	*count = 0;
+	for (const char *at = strstr(log, " stats: "); at != NULL;
+		at = strstr(at + 1, " stats: ")) {
+		last = at;
+		(*count)++;
+	}
+	return last;
+}
+
 static struct copy_counters copy_counters(struct wcp_relay *relay) {
+	char *log = test_read_file(relay->log_path, NULL);
+	test_assert(log != NULL);
+	int before, count;
+	last_stats(log, &before);
+	free(log);
 	test_assert(kill(relay->proxy->pid, SIGUSR1) == 0);
 	long long deadline = proc_now_ms() + 5000;
 	for (;;) {
-		char *log = test_read_file(relay->log_path, NULL);
+		log = test_read_file(relay->log_path, NULL);
 		test_assert(log != NULL);
-		const char *line = strstr(log, " stats: ");
-		if (line != NULL) {
-			unsigned long long c, b, e, ns;
+		const char *line = last_stats(log, &count);
+		if (count > before) {
+			unsigned long long c, b, e, ns, hb, hm;
+			int clients;
 			test_assert(sscanf(line,
 					    " stats: shm_commits=%llu shm_copied_bytes=%llu"
-					    " shm_evicted_bytes=%llu shm_copy_ns=%llu",
-					    &c, &b, &e, &ns) == 4);
+					    " shm_evicted_bytes=%llu shm_copy_ns=%llu clients=%d"
+					    " host_buffers=%llu host_buffer_bytes=%llu",
+					    &c, &b, &e, &ns, &clients, &hb, &hm) == 7);
 			free(log);
-			return (struct copy_counters){
-				.commits = c, .bytes = b, .evicted = e, .ns = ns};
+			return (struct copy_counters){.commits = c,
+				.bytes = b,
+				.evicted = e,
+				.ns = ns,
+				.clients = clients,
+				.host_buffers = hb,
+				.host_bytes = hm};
 		}
 		free(log);
 		test_assert(proc_now_ms() < deadline);
@@ -242,6 +268,13 @@ TEST_OPTS(copies_follow_the_damage, .timeout_s = 60) {
 			test_assert(counters.bytes <= 2 * frame + counters.commits * 2 * 16 * 4);
 		}
 		test_assert(copy_time_plausible(&counters, proc_now_ms() - start));
+		// Once the client has left, its surfaces' host buffers are gone.
+		while (counters.clients > 0) {
+			test_assert(proc_now_ms() - start < 30000);
+			proc_sleep_ms(10);
+			counters = copy_counters(relay);
+		}
+		test_assert(counters.host_buffers == 0 && counters.host_bytes == 0);
 		relay_stop(relay);
 	}
 	weston_stop(weston);
