@@ -167,26 +167,119 @@ void wl_shm_pool_req_resize(struct wcp_object *object, uint32_t opcode,
 	guest->size = (size_t)size;
 }
 
-/** Bytes per pixel of the formats with a plain layout; 0 for others. */
-static int32_t format_bpp(uint32_t format) {
+/** Where a format's bytes lie, as far as the proxy's copies need to know. */
+struct format_layout {
+	// Bytes per pixel of one-plane formats whose every pixel has bytes of
+	// its own: damage is copied rectangle by rectangle. 0 for the others,
+	// copied whole.
+	int32_t bpp;
+	// With bpp 0: the buffer lies within extent × stride × height bytes
+	// from its offset (a bound for subsampled planes). 0: unknown, the
+	// rest of the pool.
+	int32_t extent;
+};
+
+static struct format_layout format_layout(uint32_t format) {
 	switch (format) {
+	case WL_SHM_FORMAT_C8:
+	case WL_SHM_FORMAT_R8:
+	case WL_SHM_FORMAT_RGB332:
+	case WL_SHM_FORMAT_BGR233:
+		return (struct format_layout){1, 0};
+	case WL_SHM_FORMAT_XRGB4444:
+	case WL_SHM_FORMAT_XBGR4444:
+	case WL_SHM_FORMAT_RGBX4444:
+	case WL_SHM_FORMAT_BGRX4444:
+	case WL_SHM_FORMAT_ARGB4444:
+	case WL_SHM_FORMAT_ABGR4444:
+	case WL_SHM_FORMAT_RGBA4444:
+	case WL_SHM_FORMAT_BGRA4444:
+	case WL_SHM_FORMAT_XRGB1555:
+	case WL_SHM_FORMAT_XBGR1555:
+	case WL_SHM_FORMAT_RGBX5551:
+	case WL_SHM_FORMAT_BGRX5551:
+	case WL_SHM_FORMAT_ARGB1555:
+	case WL_SHM_FORMAT_ABGR1555:
+	case WL_SHM_FORMAT_RGBA5551:
+	case WL_SHM_FORMAT_BGRA5551:
+	case WL_SHM_FORMAT_RGB565:
+	case WL_SHM_FORMAT_BGR565:
+	case WL_SHM_FORMAT_R16:
+	case WL_SHM_FORMAT_RG88:
+	case WL_SHM_FORMAT_GR88:
+		return (struct format_layout){2, 0};
+	case WL_SHM_FORMAT_RGB888:
+	case WL_SHM_FORMAT_BGR888:
+	case WL_SHM_FORMAT_VUY888:
+		return (struct format_layout){3, 0};
 	case WL_SHM_FORMAT_ARGB8888:
 	case WL_SHM_FORMAT_XRGB8888:
 	case WL_SHM_FORMAT_ABGR8888:
 	case WL_SHM_FORMAT_XBGR8888:
+	case WL_SHM_FORMAT_RGBA8888:
+	case WL_SHM_FORMAT_RGBX8888:
+	case WL_SHM_FORMAT_BGRA8888:
+	case WL_SHM_FORMAT_BGRX8888:
 	case WL_SHM_FORMAT_ARGB2101010:
 	case WL_SHM_FORMAT_XRGB2101010:
 	case WL_SHM_FORMAT_ABGR2101010:
 	case WL_SHM_FORMAT_XBGR2101010:
-		return 4;
-	case WL_SHM_FORMAT_RGB888:
-	case WL_SHM_FORMAT_BGR888:
-		return 3;
-	case WL_SHM_FORMAT_RGB565:
-	case WL_SHM_FORMAT_BGR565:
-		return 2;
+	case WL_SHM_FORMAT_RGBA1010102:
+	case WL_SHM_FORMAT_RGBX1010102:
+	case WL_SHM_FORMAT_BGRA1010102:
+	case WL_SHM_FORMAT_BGRX1010102:
+	case WL_SHM_FORMAT_RG1616:
+	case WL_SHM_FORMAT_GR1616:
+	case WL_SHM_FORMAT_AYUV:
+	case WL_SHM_FORMAT_XYUV8888:
+	case WL_SHM_FORMAT_XVYU2101010:
+	case WL_SHM_FORMAT_Y410:
+		return (struct format_layout){4, 0};
+	case WL_SHM_FORMAT_XRGB16161616F:
+	case WL_SHM_FORMAT_XBGR16161616F:
+	case WL_SHM_FORMAT_ARGB16161616F:
+	case WL_SHM_FORMAT_ABGR16161616F:
+	case WL_SHM_FORMAT_XRGB16161616:
+	case WL_SHM_FORMAT_XBGR16161616:
+	case WL_SHM_FORMAT_ARGB16161616:
+	case WL_SHM_FORMAT_ABGR16161616:
+	case WL_SHM_FORMAT_AXBXGXRX106106106106:
+	case WL_SHM_FORMAT_XVYU12_16161616:
+	case WL_SHM_FORMAT_XVYU16161616:
+	case WL_SHM_FORMAT_Y412:
+	case WL_SHM_FORMAT_Y416:
+		return (struct format_layout){8, 0};
+	case WL_SHM_FORMAT_YUYV:
+	case WL_SHM_FORMAT_YVYU:
+	case WL_SHM_FORMAT_UYVY:
+	case WL_SHM_FORMAT_VYUY:
+	case WL_SHM_FORMAT_Y210:
+	case WL_SHM_FORMAT_Y212:
+	case WL_SHM_FORMAT_Y216:
+		// One plane, but two pixels share their chroma bytes.
+		return (struct format_layout){0, 1};
+	case WL_SHM_FORMAT_NV12:
+	case WL_SHM_FORMAT_NV21:
+	case WL_SHM_FORMAT_YUV420:
+	case WL_SHM_FORMAT_YVU420:
+	case WL_SHM_FORMAT_P010:
+	case WL_SHM_FORMAT_P012:
+	case WL_SHM_FORMAT_P016:
+	case WL_SHM_FORMAT_NV16:
+	case WL_SHM_FORMAT_NV61:
+	case WL_SHM_FORMAT_YUV422:
+	case WL_SHM_FORMAT_YVU422:
+	case WL_SHM_FORMAT_P210:
+		// Chroma planes after the luma plane, together no larger than
+		// it (half as large for 4:2:0, rounding aside).
+		return (struct format_layout){0, 2};
+	case WL_SHM_FORMAT_NV24:
+	case WL_SHM_FORMAT_NV42:
+	case WL_SHM_FORMAT_YUV444:
+	case WL_SHM_FORMAT_YVU444:
+		return (struct format_layout){0, 3};
 	default:
-		return 0;
+		return (struct format_layout){0, 0};
 	}
 }
 
@@ -196,7 +289,7 @@ void wl_shm_pool_req_create_buffer(struct wcp_object *object, uint32_t opcode,
 	uint32_t id = args[0].n;
 	int32_t offset = args[1].i, width = args[2].i, height = args[3].i, stride = args[4].i;
 	uint32_t format = args[5].u;
-	int32_t bpp = format_bpp(format);
+	int32_t bpp = format_layout(format).bpp;
 	// The host's checks, made here because the host never sees this buffer.
 	if (!format_offered(object, format)) {
 		wl_resource_post_error(object->resource, WL_SHM_ERROR_INVALID_FORMAT,
@@ -244,17 +337,34 @@ struct wcp_shm_buffer *shm_buffer_from_object(struct wcp_object *object) {
 
 #define MAX_COPY_RECTS 64
 
-size_t shm_buffer_size(const struct wcp_shm_buffer *buffer) {
-	if (format_bpp(buffer->format) == 0) {
-		// Planar and unusual formats: their planes may lie anywhere after
-		// the offset, so all of the pool from there is copied.
-		return buffer->guest->size - (size_t)buffer->offset;
+int32_t shm_buffer_host_stride(const struct wcp_shm_buffer *buffer) {
+	int32_t bpp = format_layout(buffer->format).bpp;
+	if (bpp == 0) {
+		return buffer->stride; // the planes' layout follows it
 	}
-	return (size_t)buffer->stride * (size_t)buffer->height;
+	// Rows without the guest's padding, aligned to 4 bytes and to whole
+	// pixels as renderers like them; never more than the guest's stride.
+	int32_t align = bpp % 4 == 0 ? bpp : bpp == 3 ? 12 : 4;
+	int64_t compact = ((int64_t)buffer->width * bpp + align - 1) / align * align;
+	return compact < buffer->stride ? (int32_t)compact : buffer->stride;
+}
+
+size_t shm_buffer_size(const struct wcp_shm_buffer *buffer) {
+	struct format_layout layout = format_layout(buffer->format);
+	size_t rest = buffer->guest->size - (size_t)buffer->offset;
+	if (layout.bpp > 0) {
+		return (size_t)shm_buffer_host_stride(buffer) * (size_t)buffer->height;
+	}
+	if (layout.extent == 0) {
+		// Planes that may lie anywhere after the offset.
+		return rest;
+	}
+	size_t bound = (size_t)layout.extent * (size_t)buffer->stride * (size_t)buffer->height;
+	return bound < rest ? bound : rest;
 }
 
 size_t shm_buffer_copy_bound(const struct wcp_shm_buffer *buffer, pixman_region32_t *region) {
-	int32_t bpp = format_bpp(buffer->format);
+	int32_t bpp = format_layout(buffer->format).bpp;
 	if (bpp == 0) {
 		return shm_buffer_size(buffer);
 	}
@@ -271,7 +381,8 @@ size_t shm_buffer_copy_bound(const struct wcp_shm_buffer *buffer, pixman_region3
 bool shm_buffer_copy(const struct wcp_shm_buffer *buffer, uint8_t *dst, pixman_region32_t *region,
 	bool evict, size_t *copied, size_t *evicted) {
 	const uint8_t *src = buffer->guest->data + buffer->offset;
-	int32_t bpp = format_bpp(buffer->format);
+	int32_t bpp = format_layout(buffer->format).bpp;
+	size_t dst_stride = (size_t)shm_buffer_host_stride(buffer);
 	*copied = 0;
 	*evicted = 0;
 	if (bpp == 0) {
@@ -295,12 +406,11 @@ bool shm_buffer_copy(const struct wcp_shm_buffer *buffer, uint8_t *dst, pixman_r
 	bool ok = true;
 	for (int i = 0; i < count && ok; i++) {
 		const pixman_box32_t *box = &boxes[i];
-		size_t start =
-			(size_t)box->y1 * (size_t)buffer->stride + (size_t)box->x1 * (size_t)bpp;
+		size_t x = (size_t)box->x1 * (size_t)bpp;
 		copies[n++] = (struct wcp_copy_rows){
-			.dst = dst + start,
-			.src = src + start,
-			.dst_stride = (size_t)buffer->stride,
+			.dst = dst + (size_t)box->y1 * dst_stride + x,
+			.src = src + (size_t)box->y1 * (size_t)buffer->stride + x,
+			.dst_stride = dst_stride,
 			.src_stride = (size_t)buffer->stride,
 			.row_bytes = (size_t)(box->x2 - box->x1) * (size_t)bpp,
 			.rows = (size_t)(box->y2 - box->y1),

@@ -35,7 +35,14 @@ struct wcp_shm_buffer {
 /** The shm buffer behind a guest wl_buffer, NULL when it is not one. */
 struct wcp_shm_buffer *shm_buffer_from_object(struct wcp_object *object);
 
-/** Bytes a host copy of the buffer needs. */
+/**
+ * The stride of the buffer's host copy: its rows without the guest's
+ * padding, for formats whose pixels the proxy knows; else the guest's.
+ * Host memory is sized by the pixels a guest draws, not by its stride.
+ */
+int32_t shm_buffer_host_stride(const struct wcp_shm_buffer *buffer);
+
+/** Bytes a host copy of the buffer needs (at its host stride). */
 size_t shm_buffer_size(const struct wcp_shm_buffer *buffer);
 
 /** At most how many bytes shm_buffer_copy copies for `region` (its extents). */
@@ -43,8 +50,8 @@ size_t shm_buffer_copy_bound(const struct wcp_shm_buffer *buffer, pixman_region3
 
 /**
  * Copies `region` (buffer coordinates, clipped to the buffer) from the
- * guest's memory to `dst`, a host copy laid out as the buffer is but
- * starting at its offset; *copied gets the bytes copied. With `evict`, a
+ * guest's memory to `dst`, a host copy starting at the buffer's offset,
+ * its rows shm_buffer_host_stride apart; *copied gets the bytes copied. With `evict`, a
  * large copy drops the guest's lines from the caches as it reads them (the
  * client runs where it does not share them), and *evicted gets the bytes
  * copied so. False when the guest's memory is gone (its file was shrunk

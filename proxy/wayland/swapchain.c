@@ -68,7 +68,7 @@ static void host_buffer_destroy(struct wcp_host_buffer *host) {
 
 static bool same_layout(const struct wcp_host_buffer *host, const struct wcp_shm_buffer *guest) {
 	return host->width == guest->width && host->height == guest->height &&
-		host->stride == guest->stride && host->format == guest->format &&
+		host->stride == shm_buffer_host_stride(guest) && host->format == guest->format &&
 		host->map_size >= shm_buffer_size(guest);
 }
 
@@ -143,8 +143,9 @@ static struct wcp_host_buffer *host_buffer_create(
 	// The pool is only a way to name the memory: the buffer keeps it.
 	struct wl_shm_pool *pool = wl_shm_create_pool(guest->host_shm, fd, (int32_t)size);
 	close(fd);
+	host->stride = shm_buffer_host_stride(guest);
 	host->buffer = wl_shm_pool_create_buffer(
-		pool, 0, guest->width, guest->height, guest->stride, guest->format);
+		pool, 0, guest->width, guest->height, host->stride, guest->format);
 	wl_shm_pool_destroy(pool);
 	if (host->buffer == NULL) {
 		wcp_log(WCP_ERROR, "out of memory");
@@ -157,7 +158,6 @@ static struct wcp_host_buffer *host_buffer_create(
 	host->chain = chain;
 	host->width = guest->width;
 	host->height = guest->height;
-	host->stride = guest->stride;
 	host->format = guest->format;
 	wl_list_insert(&chain->buffers, &host->link);
 	chain->count++;

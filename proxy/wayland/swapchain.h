@@ -79,8 +79,8 @@ struct wcp_host_buffer *swapchain_cached(
 	const struct wcp_swapchain *chain, const struct wcp_shm_buffer *guest, uint64_t epoch);
 
 /**
- * A host buffer for a commit, with the guest buffer's size, stride and
- * format: the cached one of swapchain_cached, else a free one, the one
+ * A host buffer for a commit, with the guest buffer's size and format
+ * and its host stride (shm_buffer_host_stride): the cached one of swapchain_cached, else a free one, the one
  * holding the newest content when several are, else a new one. NULL
  * (logged) when none can be had: the host gave no memory, or the chain is
  * full, which the caller checks first.

@@ -28,6 +28,7 @@
 #define MAX_BUFFERS 16
 #define MAX_RESIZES 8
 #define MAX_DIMENSION 16384
+#define MAX_ROW_PADDING (64u << 20)
 // After SIGTERM/SIGINT, how long the last committed frame may take to be acknowledged.
 #define STOP_GRACE_MS 1000
 
@@ -55,6 +56,7 @@ struct options {
 	struct wcp_pattern pattern;
 	enum pacing pacing;
 	uint32_t buffers;
+	uint32_t row_padding; // bytes each row's stride has beyond its pixels
 	uint32_t frames; // 0: until stopped
 	struct resize resizes[MAX_RESIZES];
 	size_t resize_count;
@@ -125,6 +127,7 @@ static void usage(FILE *out) {
 		"  --damage M          full (default), band, rects or pixels\n"
 		"  --pacing P          frame (default, frame callbacks) or sync (wl_display.sync)\n"
 		"  --buffers N         buffers in the one wl_shm_pool, 1..16 (default 2)\n"
+		"  --row-padding N     bytes of stride beyond each row's pixels (default 0)\n"
 		"  --frames N          frames to draw, 0 = until SIGTERM/SIGINT (default 60)\n"
 		"  --resize F:WxH      resize to WxH before frame F (up to 8 times)\n"
 		"  --title S, --app-id S  toplevel title and app id (default " PROG ")\n"
@@ -189,9 +192,13 @@ static bool parse_resize(const char *s, struct resize *resize) {
 	return parse_size(end + 1, &resize->width, &resize->height);
 }
 
+static uint64_t row_stride(int32_t width, const struct options *opts) {
+	return (uint64_t)width * (uint64_t)pattern_format_bpp(opts->pattern.format) +
+		opts->row_padding;
+}
+
 static bool pool_size_fits(int32_t width, int32_t height, const struct options *opts) {
-	uint64_t size = (uint64_t)width * (uint64_t)height *
-		(uint64_t)pattern_format_bpp(opts->pattern.format) * opts->buffers;
+	uint64_t size = row_stride(width, opts) * (uint64_t)height * opts->buffers;
 	return size <= INT32_MAX;
 }
 
@@ -211,6 +218,7 @@ static int parse_options(int argc, char *argv[], struct options *opts) {
 		OPT_READY_FILE,
 		OPT_HOLD,
 		OPT_TIMEOUT_MS,
+		OPT_ROW_PADDING,
 	};
 	static const struct option long_options[] = {
 		{"size", required_argument, NULL, OPT_SIZE},
@@ -227,6 +235,7 @@ static int parse_options(int argc, char *argv[], struct options *opts) {
 		{"ready-file", required_argument, NULL, OPT_READY_FILE},
 		{"hold", no_argument, NULL, OPT_HOLD},
 		{"timeout-ms", required_argument, NULL, OPT_TIMEOUT_MS},
+		{"row-padding", required_argument, NULL, OPT_ROW_PADDING},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
@@ -301,6 +310,9 @@ static int parse_options(int argc, char *argv[], struct options *opts) {
 			break;
 		case OPT_TIMEOUT_MS:
 			ok = parse_u32(optarg, 0, INT32_MAX, &opts->timeout_ms);
+			break;
+		case OPT_ROW_PADDING:
+			ok = parse_u32(optarg, 0, MAX_ROW_PADDING, &opts->row_padding);
 			break;
 		case 'h':
 			usage(stdout);
@@ -506,8 +518,6 @@ static bool grow_pool(struct client *c, size_t size) {
  */
 static bool set_size(struct client *c, int32_t width, int32_t height) {
 	enum wcp_format format = c->opts.pattern.format;
-	int32_t stride = width * pattern_format_bpp(format);
-	size_t buffer_size = (size_t)stride * (size_t)height;
 	if (!pool_size_fits(width, height, &c->opts)) {
 		fprintf(stderr, PROG ": %" PRId32 "x%" PRId32 " is too large for the pool\n", width,
 			height);
@@ -519,6 +529,8 @@ static bool set_size(struct client *c, int32_t width, int32_t height) {
 			height);
 		return false;
 	}
+	int32_t stride = (int32_t)row_stride(width, &c->opts);
+	size_t buffer_size = (size_t)stride * (size_t)height;
 	pattern_image_destroy(c->model);
 	c->model = model;
 	destroy_buffers(c);
@@ -603,8 +615,17 @@ static void draw_frame(struct client *c, struct buffer *buffer) {
 		rect_count = pattern_damage(
 			c->opts.pattern.damage, frame, model->width, model->height, rects);
 	}
-	memcpy(c->pool_data + buffer->offset, model->data,
-		(size_t)model->stride * (size_t)model->height);
+	size_t stride = (size_t)row_stride(model->width, &c->opts);
+	if (stride == (size_t)model->stride) {
+		memcpy(c->pool_data + buffer->offset, model->data,
+			(size_t)model->stride * (size_t)model->height);
+	} else {
+		for (int32_t y = 0; y < model->height; y++) {
+			memcpy(c->pool_data + buffer->offset + (size_t)y * stride,
+				model->data + (size_t)y * (size_t)model->stride,
+				(size_t)model->stride);
+		}
+	}
 
 	wl_surface_attach(c->window.surface, buffer->wl_buffer, 0, 0);
 	for (size_t i = 0; i < rect_count; i++) {

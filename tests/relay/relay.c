@@ -89,95 +89,6 @@ TEST(registry_policy_clamps_and_hides) {
 	test_assert(registry_policy("wl_registry", 1, true) == 0);
 }
 
-/**
- * Runs the pattern client fullscreen for 100 frames and checks that it is
- * on screen exactly as it drew it (the same as without the proxy: the
- * harness tests show the model is what weston shows directly).
- */
-static void check_pattern_on(struct wcp_weston *weston, struct wcp_relay *relay, const char *format,
-	const char *damage, const char *pacing, const char *buffers, const cpu_set_t *after_start) {
-	const char *args[] = {"--fullscreen", "--format", format, "--damage", damage, "--frames",
-		"100", "--buffers", buffers, "--pacing", pacing, NULL};
-	struct wcp_shm_client *client = shm_client_start(relay->env_display, args);
-	if (after_start != NULL) {
-		test_assert(sched_setaffinity(0, sizeof(*after_start), after_start) == 0);
-	}
-	test_assert(shm_client_wait_ready(client, 30000));
-	test_assert(client->acked == 100);
-	struct wcp_pattern pattern = {0};
-	test_assert(pattern_format_parse(format, &pattern.format));
-	test_assert(pattern_damage_parse(damage, &pattern.damage));
-	struct wcp_pattern_image *model =
-		pattern_image_create(pattern.format, weston->width, weston->height);
-	pattern_image_replay(model, &pattern, 0, 100);
-	struct wcp_image *want = image_from_pattern(model);
-	struct wcp_image *shot = weston_screenshot(weston, NULL);
-	struct wcp_image_diff diff;
-	if (!image_region_equal(shot, 0, 0, want, 0, 0, weston->width, weston->height, &diff)) {
-		test_fail("%s: %s/%s/%s, %s buffers: %zu pixels differ, first at (%d, %d)",
-			relay_mode_name(relay->mode), format, damage, pacing, buffers, diff.count,
-			(int)diff.x, (int)diff.y);
-	}
-	image_destroy(shot);
-	image_destroy(want);
-	pattern_image_destroy(model);
-	test_assert(shm_client_stop(client) == 0);
-}
-
-static void check_pattern(struct wcp_weston *weston, struct wcp_relay *relay, const char *format,
-	const char *damage, const char *pacing, const char *buffers) {
-	check_pattern_on(weston, relay, format, damage, pacing, buffers, NULL);
-}
-
-/** Full damage, sync paced, 3 buffers; the test's own affinity becomes `after_start`. */
-static void check_pattern_pinned(
-	struct wcp_weston *weston, struct wcp_relay *relay, const cpu_set_t *after_start) {
-	check_pattern_on(weston, relay, "xrgb8888", "full", "sync", "3", after_start);
-}
-
-/** Every format and damage mode, 3 buffers, the pacings alternating. */
-static void check_pixels(enum wcp_relay_mode mode) {
-	struct wcp_weston *weston = weston_start(&(struct wcp_weston_opts){320, 240, NULL});
-	struct wcp_relay *relay = relay_start(weston, mode);
-	static const char *const formats[] = {"xrgb8888", "argb8888", "rgb565"};
-	static const char *const damages[] = {"full", "band", "rects", "pixels"};
-	for (size_t f = 0; f < 3; f++) {
-		for (size_t d = 0; d < 4; d++) {
-			const char *pacing = (f + d) % 2 == 0 ? "sync" : "frame";
-			check_pattern(weston, relay, formats[f], damages[d], pacing, "3");
-		}
-	}
-	relay_stop(relay);
-	weston_stop(weston);
-}
-
-TEST_OPTS(pattern_client_is_pixel_exact_direct, .timeout_s = 120) {
-	check_pixels(WCP_RELAY_DIRECT);
-}
-
-TEST_OPTS(pattern_client_is_pixel_exact_over_cross_domain, .timeout_s = 120) {
-	check_pixels(WCP_RELAY_EMU);
-}
-
-/**
- * Over cross-domain the host shows a copy, so the guest's buffer is
- * released as soon as the commit has copied it: a client with a single
- * buffer runs at full speed (straight to weston it would wait for a
- * release that comes only when another buffer replaces it), and the host
- * buffers it is copied into are never written while the host holds them.
- */
-TEST_OPTS(one_buffer_is_enough_over_cross_domain, .timeout_s = 120) {
-	struct wcp_weston *weston = weston_start(&(struct wcp_weston_opts){320, 240, NULL});
-	struct wcp_relay *relay = relay_start(weston, WCP_RELAY_EMU);
-	static const char *const damages[] = {"full", "band", "rects", "pixels"};
-	for (size_t d = 0; d < 4; d++) {
-		check_pattern(weston, relay, "xrgb8888", damages[d], "sync", "1");
-		check_pattern(weston, relay, "xrgb8888", damages[d], "frame", "1");
-	}
-	relay_stop(relay);
-	weston_stop(weston);
-}
-
 /** The proxy's copy counters, from the "stats:" line it logs on SIGUSR1. */
 struct copy_counters {
 	uint64_t commits, bytes, evicted;
@@ -231,6 +142,143 @@ static struct copy_counters copy_counters(struct wcp_relay *relay) {
 		test_assert(proc_now_ms() < deadline);
 		proc_sleep_ms(10);
 	}
+}
+
+/** How the pattern client runs in check_pattern_run. */
+struct pattern_run {
+	const char *format, *damage, *pacing, *buffers;
+	const char *row_padding; // NULL: none
+	const cpu_set_t *after_start; // the test's own affinity once the client has started
+	struct copy_counters *live; // the proxy's counters once the frames are on screen
+};
+
+/**
+ * Runs the pattern client fullscreen for 100 frames and checks that it is
+ * on screen exactly as it drew it (the same as without the proxy: the
+ * harness tests show the model is what weston shows directly).
+ */
+static void check_pattern_run(
+	struct wcp_weston *weston, struct wcp_relay *relay, const struct pattern_run *run) {
+	const char *args[] = {"--fullscreen", "--format", run->format, "--damage", run->damage,
+		"--frames", "100", "--buffers", run->buffers, "--pacing", run->pacing,
+		run->row_padding != NULL ? "--row-padding" : NULL, run->row_padding, NULL};
+	struct wcp_shm_client *client = shm_client_start(relay->env_display, args);
+	if (run->after_start != NULL) {
+		test_assert(sched_setaffinity(0, sizeof(*run->after_start), run->after_start) == 0);
+	}
+	test_assert(shm_client_wait_ready(client, 30000));
+	test_assert(client->acked == 100);
+	struct wcp_pattern pattern = {0};
+	test_assert(pattern_format_parse(run->format, &pattern.format));
+	test_assert(pattern_damage_parse(run->damage, &pattern.damage));
+	struct wcp_pattern_image *model =
+		pattern_image_create(pattern.format, weston->width, weston->height);
+	pattern_image_replay(model, &pattern, 0, 100);
+	struct wcp_image *want = image_from_pattern(model);
+	struct wcp_image *shot = weston_screenshot(weston, NULL);
+	struct wcp_image_diff diff;
+	if (!image_region_equal(shot, 0, 0, want, 0, 0, weston->width, weston->height, &diff)) {
+		test_fail("%s: %s/%s/%s, %s buffers: %zu pixels differ, first at (%d, %d)",
+			relay_mode_name(relay->mode), run->format, run->damage, run->pacing,
+			run->buffers, diff.count, (int)diff.x, (int)diff.y);
+	}
+	image_destroy(shot);
+	image_destroy(want);
+	pattern_image_destroy(model);
+	if (run->live != NULL) {
+		*run->live = copy_counters(relay);
+	}
+	test_assert(shm_client_stop(client) == 0);
+}
+
+static void check_pattern(struct wcp_weston *weston, struct wcp_relay *relay, const char *format,
+	const char *damage, const char *pacing, const char *buffers) {
+	check_pattern_run(weston, relay,
+		&(struct pattern_run){
+			.format = format, .damage = damage, .pacing = pacing, .buffers = buffers});
+}
+
+/** Full damage, sync paced, 3 buffers; the test's own affinity becomes `after_start`. */
+static void check_pattern_pinned(
+	struct wcp_weston *weston, struct wcp_relay *relay, const cpu_set_t *after_start) {
+	check_pattern_run(weston, relay,
+		&(struct pattern_run){.format = "xrgb8888",
+			.damage = "full",
+			.pacing = "sync",
+			.buffers = "3",
+			.after_start = after_start});
+}
+
+/** Every format and damage mode, 3 buffers, the pacings alternating. */
+static void check_pixels(enum wcp_relay_mode mode) {
+	struct wcp_weston *weston = weston_start(&(struct wcp_weston_opts){320, 240, NULL});
+	struct wcp_relay *relay = relay_start(weston, mode);
+	static const char *const formats[] = {"xrgb8888", "argb8888", "rgb565"};
+	static const char *const damages[] = {"full", "band", "rects", "pixels"};
+	for (size_t f = 0; f < 3; f++) {
+		for (size_t d = 0; d < 4; d++) {
+			const char *pacing = (f + d) % 2 == 0 ? "sync" : "frame";
+			check_pattern(weston, relay, formats[f], damages[d], pacing, "3");
+		}
+	}
+	relay_stop(relay);
+	weston_stop(weston);
+}
+
+TEST_OPTS(pattern_client_is_pixel_exact_direct, .timeout_s = 120) {
+	check_pixels(WCP_RELAY_DIRECT);
+}
+
+TEST_OPTS(pattern_client_is_pixel_exact_over_cross_domain, .timeout_s = 120) {
+	check_pixels(WCP_RELAY_EMU);
+}
+
+/**
+ * Over cross-domain the host shows a copy, so the guest's buffer is
+ * released as soon as the commit has copied it: a client with a single
+ * buffer runs at full speed (straight to weston it would wait for a
+ * release that comes only when another buffer replaces it), and the host
+ * buffers it is copied into are never written while the host holds them.
+ */
+TEST_OPTS(one_buffer_is_enough_over_cross_domain, .timeout_s = 120) {
+	struct wcp_weston *weston = weston_start(&(struct wcp_weston_opts){320, 240, NULL});
+	struct wcp_relay *relay = relay_start(weston, WCP_RELAY_EMU);
+	static const char *const damages[] = {"full", "band", "rects", "pixels"};
+	for (size_t d = 0; d < 4; d++) {
+		check_pattern(weston, relay, "xrgb8888", damages[d], "sync", "1");
+		check_pattern(weston, relay, "xrgb8888", damages[d], "frame", "1");
+	}
+	relay_stop(relay);
+	weston_stop(weston);
+}
+
+/**
+ * Over cross-domain, host memory follows the pixels, not the guest's
+ * stride: rows padded by 1 MiB (a 240-row buffer spans 240 MiB of its
+ * pool) arrive pixel-exact in host buffers of the rows alone.
+ */
+TEST_OPTS(padded_rows_cost_the_host_only_their_pixels, .timeout_s = 60) {
+	struct wcp_weston *weston = weston_start(&(struct wcp_weston_opts){320, 240, NULL});
+	struct wcp_relay *relay = relay_start(weston, WCP_RELAY_EMU);
+	static const char *const formats[] = {"xrgb8888", "rgb565"};
+	static const uint64_t bpp[] = {4, 2};
+	for (size_t f = 0; f < 2; f++) {
+		struct copy_counters live;
+		check_pattern_run(weston, relay,
+			&(struct pattern_run){.format = formats[f],
+				.damage = "band",
+				.pacing = "sync",
+				.buffers = "2",
+				.row_padding = "1048576",
+				.live = &live});
+		test_log("%s: %llu host buffers of %llu bytes in all", formats[f],
+			(unsigned long long)live.host_buffers, (unsigned long long)live.host_bytes);
+		uint64_t pixels = 320 * 240 * bpp[f];
+		test_assert(live.host_buffers >= 1);
+		test_assert(live.host_bytes <= live.host_buffers * (pixels + 65536));
+	}
+	relay_stop(relay);
+	weston_stop(weston);
 }
 
 /*
