@@ -22,6 +22,12 @@ uint32_t registry_policy(const char *interface, uint32_t host_version, bool over
 		return 0;
 	}
 	uint32_t ours = (uint32_t)meta->interface->version;
+	if (over_channel && meta->interface == &wl_shm_interface) {
+		// The guest's pools and buffers are the proxy's own, made on the
+		// host wl_shm the guest bound: version 2's release would destroy
+		// that while they still use it.
+		ours = 1;
+	}
 	return host_version < ours ? host_version : ours;
 }
 

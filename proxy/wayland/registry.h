@@ -39,7 +39,8 @@ void registry_finish(struct wcp_client *client);
 
 /**
  * The version offered to guests for a host global, 0 when it is hidden
- * (no XML here, or an interface that is never a global).
+ * (no XML here, or an interface that is never a global). Over the channel
+ * (`over_channel`), wl_shm is offered at version 1 at most.
  */
 uint32_t registry_policy(const char *interface, uint32_t host_version, bool over_channel);
 

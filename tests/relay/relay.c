@@ -84,6 +84,8 @@ TEST(registry_policy_clamps_and_hides) {
 	test_assert(registry_policy("zwp_linux_dmabuf_v1", 4, false) == 0);
 	test_assert(registry_policy("wl_shm", 1, false) == 1);
 	test_assert(registry_policy("wl_shm", 1, true) == 1);
+	// Over cross-domain, never a wl_shm that can be released.
+	test_assert(registry_policy("wl_shm", 2, true) == 1);
 	// Never globals, whatever a host says.
 	test_assert(registry_policy("wl_display", 1, false) == 0);
 	test_assert(registry_policy("wl_registry", 1, true) == 0);
