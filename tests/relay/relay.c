@@ -1086,6 +1086,42 @@ TEST(pools_cost_the_proxy_no_fds) {
 	weston_stop(weston);
 }
 
+/**
+ * A request whose fd the proxy cannot pass on to the host, for want of
+ * fds of its own, ends that client alone (libwayland-client fails the
+ * host connection): the proxy and a bystander carry on, and the next
+ * client is served once fds are free.
+ */
+TEST(fd_out_of_reach_ends_only_that_client) {
+	struct wcp_weston *weston = weston_start(NULL);
+	struct wcp_relay *relay = relay_start(weston, WCP_RELAY_DIRECT);
+	struct error_probe probe;
+	probe_connect(&probe, relay);
+	pid_t pid = relay->proxy->pid;
+	int fds;
+	long rss;
+	process_usage(pid, &fds, &rss);
+	struct rlimit old, tight;
+	test_assert(prlimit(pid, RLIMIT_NOFILE, NULL, &old) == 0);
+	// Room for the fd the request brings, and none for a copy of it.
+	tight = (struct rlimit){.rlim_cur = (rlim_t)fds + 1, .rlim_max = old.rlim_max};
+	test_assert(prlimit(pid, RLIMIT_NOFILE, &tight, NULL) == 0);
+	int fd = memfd_create("pool", MFD_CLOEXEC);
+	test_assert(fd >= 0 && ftruncate(fd, 4096) == 0);
+	struct wl_shm_pool *pool = wl_shm_create_pool(probe.shm, fd, 4096);
+	close(fd);
+	test_assert(wl_display_roundtrip(probe.display) < 0);
+	test_assert(prlimit(pid, RLIMIT_NOFILE, &old, NULL) == 0);
+	wl_shm_pool_destroy(pool);
+	probe_finish(&probe, relay);
+	test_assert(file_has_line(relay->log_path, "create_pool: dup failed"));
+	probe_connect_beside(&probe, relay, NULL);
+	test_assert(wl_display_roundtrip(probe.display) >= 0);
+	probe_finish(&probe, relay);
+	relay_stop(relay);
+	weston_stop(weston);
+}
+
 /** User and system CPU time of a process, in clock ticks. */
 static long long process_ticks(pid_t pid) {
 	char path[64], line[1024];
