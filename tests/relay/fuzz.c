@@ -281,9 +281,10 @@ struct buffer_layout {
 };
 
 /**
- * A layout that fits the pool, or now and then one that just misses: past
- * the pool's end by a few bytes or a row, a stride too short, an empty or
- * negative size or offset, or an unknown format.
+ * A layout that fits the pool, its rows sometimes padded, or now and then
+ * one that just misses: past the pool's end by a few bytes or a row, a
+ * stride too short, an empty or negative size or offset, or an unknown
+ * format.
  */
 static struct buffer_layout buffer_layout(const struct fuzz_object *pool) {
 	size_t size = pool->pool_size;
@@ -292,7 +293,9 @@ static struct buffer_layout buffer_layout(const struct fuzz_object *pool) {
 		return layout; // arguments left to chance
 	}
 	layout.width = rnd(128) + 1;
-	layout.stride = layout.width * 4;
+	// Now and then rows padded past their pixels, which the proxy drops
+	// from its host copy.
+	layout.stride = layout.width * 4 + (chance(20) ? 4 * rnd(64) : 0);
 	size_t rows = size / layout.stride;
 	if (rows == 0) {
 		layout.width = (uint32_t)(size / 4);
