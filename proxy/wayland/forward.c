@@ -29,14 +29,18 @@ static void log_error(void *data, enum wl_protocol_logger_type type,
 	struct wl_resource *target = (struct wl_resource *)args[0].o;
 	struct wl_client *wl_client = wl_resource_get_client(message->resource);
 	struct wcp_client *client = client_from_wl(wl_client);
-	if (client != NULL) {
-		client->errored = true;
-	}
 	pid_t pid;
 	wl_client_get_credentials(wl_client, &pid, NULL, NULL);
 	wcp_log(WCP_ERROR, "client (pid %d): protocol error %" PRIu32 " on %s@%" PRIu32 ": %s",
 		(int)pid, args[1].u, target != NULL ? wl_resource_get_class(target) : "?",
 		target != NULL ? wl_resource_get_id(target) : 0, args[2].s);
+	if (client != NULL) {
+		client->errored = true;
+		// libwayland ends a client whose dispatch sent the error, but not
+		// one whose error came from elsewhere (a held request replayed, a
+		// host's error passed on) until it sends more.
+		client_fail(client, "it was sent a protocol error");
+	}
 }
 
 /** libwayland's own messages ("error in client communication", ...), as our lines. */
@@ -159,6 +163,16 @@ struct wcp_object *forward_from_resource(struct wl_resource *resource) {
  * guest sees what a compositor that ignores it would give: objects for its
  * new ids, inert too, and a destructor still ends its object.
  */
+bool forward_refuse_errored(
+	struct wcp_client *client, const struct wl_message *msg, union wl_argument *args) {
+	if (client == NULL || !client->errored) {
+		return false;
+	}
+	char types[WCP_MAX_ARGS];
+	forward_close_fds(types, parse_signature(msg->signature, types), args);
+	return true;
+}
+
 static void drop_request(struct wcp_object *object, uint32_t opcode, const struct wl_message *msg,
 	union wl_argument *args) {
 	char types[WCP_MAX_ARGS];
@@ -349,6 +363,9 @@ static int dispatch_request(const void *impl, void *target, uint32_t opcode,
 	const struct wl_message *msg, union wl_argument *args) {
 	struct wl_resource *resource = target;
 	struct wcp_object *object = wl_resource_get_user_data(resource);
+	if (forward_refuse_errored(object->client, msg, args)) {
+		return 0;
+	}
 	if (object->client != NULL &&
 		hold_request(
 			object->client, object->meta->interface, resource, opcode, msg, args)) {

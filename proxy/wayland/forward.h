@@ -81,6 +81,15 @@ size_t forward_arg_types(const char *signature, char types[static WCP_MAX_ARGS],
 /** Closes the fds among a message's arguments (of forward_arg_types' types). */
 void forward_close_fds(const char *types, size_t count, union wl_argument *args);
 
+/**
+ * True, with the request's fds closed, when the client was sent a protocol
+ * error: nothing more of it is handled (libwayland may still dispatch one
+ * request after an error sent outside the client's dispatch). Each
+ * dispatcher of guest requests asks first.
+ */
+bool forward_refuse_errored(
+	struct wcp_client *client, const struct wl_message *msg, union wl_argument *args);
+
 /** Gives the object a new host proxy (the old one is the caller's to destroy). */
 void forward_replace_proxy(struct wcp_object *object, struct wl_proxy *proxy);
 

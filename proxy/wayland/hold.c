@@ -102,6 +102,9 @@ static int dispatch_placeholder(const void *impl, void *target, uint32_t opcode,
 	struct wl_resource *resource = target;
 	struct wcp_client *client = client_from_wl(wl_resource_get_client(resource));
 	const struct wl_interface *interface = wl_resource_get_user_data(resource);
+	if (forward_refuse_errored(client, msg, args)) {
+		return 0;
+	}
 	if (client != NULL && hold_request(client, interface, resource, opcode, msg, args)) {
 		return 0;
 	}

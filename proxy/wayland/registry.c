@@ -83,7 +83,7 @@ static int dispatch_registry(const void *impl, void *target, uint32_t opcode,
 	const struct wl_message *msg, union wl_argument *args) {
 	struct wl_resource *registry = target;
 	struct wcp_client *client = wl_resource_get_user_data(registry);
-	if (client == NULL ||
+	if (client == NULL || forward_refuse_errored(client, msg, args) ||
 		hold_request(client, &wl_registry_interface, registry, opcode, msg, args)) {
 		return 0;
 	}
@@ -138,7 +138,8 @@ static int dispatch_display(const void *impl, void *target, uint32_t opcode,
 	const struct wl_message *msg, union wl_argument *args) {
 	struct wl_resource *display = target;
 	struct wcp_client *client = wl_resource_get_user_data(display);
-	if (hold_request(client, &wl_display_interface, display, opcode, msg, args)) {
+	if (forward_refuse_errored(client, msg, args) ||
+		hold_request(client, &wl_display_interface, display, opcode, msg, args)) {
 		return 0;
 	}
 	switch (opcode) {

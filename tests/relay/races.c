@@ -886,6 +886,47 @@ TEST(surface_its_own_parent_in_many_roles) {
 	drawing_stop(&d);
 }
 
+/**
+ * Over cross-domain, to a host that keeps every buffer: behind a commit
+ * that waits, a bind the proxy refuses (a wl_output above its version).
+ * Replayed outside the client's dispatch, the refusal ends the client,
+ * and a request that names the output afterwards, sent before the guest
+ * has read the error, is not handled (libwayland would dispatch one more
+ * request of a client with an error it did not send itself): the proxy
+ * carries on.
+ */
+TEST(request_naming_an_object_refused_at_replay) {
+	struct drawing d;
+	drawing_start(&d, 64 * 64 * 4);
+	struct zxdg_output_manager_v1 *manager = wl_registry_bind(d.guest.registry,
+		d.guest.xdg_output_manager_name, &zxdg_output_manager_v1_interface, 3);
+	struct wl_buffer *buffer =
+		wl_shm_pool_create_buffer(d.pool, 0, 64, 64, 256, WL_SHM_FORMAT_XRGB8888);
+	wl_surface_attach(d.surface, buffer, 0, 0);
+	for (int i = 0; i < 5; i++) {
+		wl_surface_damage_buffer(d.surface, 0, 0, 64, 64);
+		wl_surface_commit(d.surface);
+		if (i < 4) {
+			test_assert(wl_display_roundtrip(d.guest.display) >= 0);
+		}
+	}
+	// The fifth commit waits, and the refused bind with it.
+	struct wl_output *refused =
+		wl_registry_bind(d.guest.registry, d.guest.output_name, &wl_output_interface, 99);
+	test_assert(wl_display_flush(d.guest.display) >= 0);
+	proc_sleep_ms(400); // past the proxy's patience: replayed, refused
+	struct zxdg_output_v1 *xdg_output = zxdg_output_manager_v1_get_xdg_output(manager, refused);
+	wl_display_flush(d.guest.display); // the proxy may have closed the connection already
+	test_assert(wl_display_roundtrip(d.guest.display) < 0);
+	test_assert(wl_display_get_error(d.guest.display) == EPROTO);
+	test_assert(proc_alive(d.guest.relay->proxy));
+	zxdg_output_v1_destroy(xdg_output);
+	wl_proxy_destroy((struct wl_proxy *)refused);
+	zxdg_output_manager_v1_destroy(manager);
+	wl_buffer_destroy(buffer);
+	drawing_stop(&d);
+}
+
 int main(int argc, char **argv) {
 	return test_main(argc, argv);
 }
