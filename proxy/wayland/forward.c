@@ -157,12 +157,6 @@ struct wcp_object *forward_from_resource(struct wl_resource *resource) {
 	return resource != NULL ? wl_resource_get_user_data(resource) : NULL;
 }
 
-/**
- * A request with nowhere to go: its object, or one it names, has no host
- * side (the host ended it, or it was bound as its global went away). The
- * guest sees what a compositor that ignores it would give: objects for its
- * new ids, inert too, and a destructor still ends its object.
- */
 bool forward_refuse_errored(
 	struct wcp_client *client, const struct wl_message *msg, union wl_argument *args) {
 	if (client == NULL || !client->errored) {
@@ -173,6 +167,12 @@ bool forward_refuse_errored(
 	return true;
 }
 
+/**
+ * A request with nowhere to go: its object, or one it names, has no host
+ * side (the host ended it, or it was bound as its global went away). The
+ * guest sees what a compositor that ignores it would give: objects for its
+ * new ids, inert too, and a destructor still ends its object.
+ */
 static void drop_request(struct wcp_object *object, uint32_t opcode, const struct wl_message *msg,
 	union wl_argument *args) {
 	char types[WCP_MAX_ARGS];
