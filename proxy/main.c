@@ -265,6 +265,14 @@ int main(int argc, char *argv[]) {
 		wl_event_loop_add_signal(server->loop, SIGCHLD, handle_child, NULL),
 		wl_event_loop_add_signal(server->loop, SIGUSR1, handle_stats, server),
 	};
+	for (size_t i = 0; i < sizeof(signals) / sizeof(signals[0]); i++) {
+		if (signals[i] == NULL) {
+			// Blocked and never read, SIGTERM would not stop the proxy.
+			wcp_log_errno(WCP_ERROR, "cannot watch for signals");
+			exit_code = 1;
+			goto out;
+		}
+	}
 	const char *mode = server->direct ? "direct to the host compositor" : "cross-domain";
 	wcp_log(WCP_INFO, "listening on %s (%s)", server->socket_name, mode);
 	char status[256];
@@ -291,6 +299,7 @@ int main(int argc, char *argv[]) {
 	if (command_stop_timer != NULL) {
 		wl_event_source_remove(command_stop_timer);
 	}
+out:
 	for (size_t i = 0; i < sizeof(signals) / sizeof(signals[0]); i++) {
 		if (signals[i] != NULL) {
 			wl_event_source_remove(signals[i]);

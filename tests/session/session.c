@@ -181,6 +181,19 @@ TEST_OPTS(the_default_socket_is_the_first_free_wayland_n, .timeout_s = 60) {
 }
 
 /*
+ * The LD_PRELOAD and ASAN_OPTIONS variables that preload the library named
+ * by the variable `library` into a proxy: a sanitized proxy accepts a
+ * library preloaded before its runtime.
+ */
+static void preload_env(
+	char *preload, size_t preload_size, char *asan, size_t asan_size, const char *library) {
+	test_format(preload, preload_size, "LD_PRELOAD=%s", env_path(library));
+	const char *options = getenv("ASAN_OPTIONS");
+	test_format(asan, asan_size, "ASAN_OPTIONS=%s%sverify_asan_link_order=0",
+		options != NULL ? options : "", options != NULL && options[0] != '\0' ? ":" : "");
+}
+
+/*
  * The socket appears only once it listens: a client that connects the
  * moment it finds it is served, even when the proxy is slow between its
  * bind and its listen (a library preloaded into it makes it so).
@@ -189,11 +202,7 @@ TEST_OPTS(a_socket_that_appears_takes_connections, .timeout_s = 60) {
 	struct wcp_weston *weston = weston_start(NULL);
 	char host[128], preload[PATH_MAX + 16], asan[512], path[PATH_MAX + 32];
 	test_format(host, sizeof(host), "--host-display=%s", weston->socket);
-	test_format(preload, sizeof(preload), "LD_PRELOAD=%s", env_path("WCP_SLOW_LISTEN"));
-	// A sanitized proxy accepts a library preloaded before its runtime.
-	const char *options = getenv("ASAN_OPTIONS");
-	test_format(asan, sizeof(asan), "ASAN_OPTIONS=%s%sverify_asan_link_order=0",
-		options != NULL ? options : "", options != NULL && options[0] != '\0' ? ":" : "");
+	preload_env(preload, sizeof(preload), asan, sizeof(asan), "WCP_SLOW_LISTEN");
 	test_format(path, sizeof(path), "%s/wcp-slow", weston->runtime_dir);
 	const char *argv[] = {
 		env_path("WCP_PROXY"), "--device=none", host, "--socket=wcp-slow", NULL};
@@ -589,6 +598,31 @@ TEST_OPTS(listen_fds_beyond_what_can_be_open_is_refused, .timeout_s = 60) {
 		env_path("WCP_PROXY"), "--device=none", host, NULL};
 	struct wcp_proc *proxy = proc_spawn(argv, &(struct wcp_proc_opts){.output = log_path});
 	expect_refused(proxy, log_path, "LISTEN_FDS=2147483647 is more fds than can be open");
+	weston_stop(weston);
+}
+
+/*
+ * A proxy whose loop cannot watch for signals would keep SIGTERM blocked
+ * and unread, and could be stopped only by SIGKILL: it says so and exits
+ * with 1, and leaves no socket behind (a library preloaded into it makes
+ * signalfd fail).
+ */
+TEST_OPTS(a_loop_that_cannot_watch_signals_is_refused, .timeout_s = 60) {
+	struct wcp_weston *weston = weston_start(NULL);
+	char host[128], preload[PATH_MAX + 16], asan[512], path[PATH_MAX + 32];
+	char log_path[PATH_MAX + 32];
+	test_format(host, sizeof(host), "--host-display=%s", weston->socket);
+	preload_env(preload, sizeof(preload), asan, sizeof(asan), "WCP_NO_SIGNALFD");
+	test_format(path, sizeof(path), "%s/wcp-deaf", weston->runtime_dir);
+	test_format(log_path, sizeof(log_path), "%s/proxy.log", weston->runtime_dir);
+	const char *argv[] = {
+		env_path("WCP_PROXY"), "--device=none", host, "--socket=wcp-deaf", NULL};
+	const char *env[] = {preload, asan, NULL};
+	struct wcp_proc *proxy =
+		proc_spawn(argv, &(struct wcp_proc_opts){.env = env, .output = log_path});
+	expect_refused(proxy, log_path, "cannot watch for signals");
+	struct stat st;
+	test_assert(stat(path, &st) != 0 && errno == ENOENT);
 	weston_stop(weston);
 }
 
