@@ -343,10 +343,13 @@ int32_t shm_buffer_host_stride(const struct wcp_shm_buffer *buffer) {
 		return buffer->stride; // the planes' layout follows it
 	}
 	// Rows without the guest's padding, aligned to 4 bytes and to whole
-	// pixels as renderers like them; never more than the guest's stride.
+	// pixels as renderers want them (pixman takes 4-byte multiples alone,
+	// wlroots whole pixels alone), whatever stride the guest chose: a
+	// tight one of 7 bytes for 3 pixels of 2 bytes is 8 on the host. At
+	// most 11 bytes more a row than the guest's, which holds the pixels.
 	int32_t align = bpp % 4 == 0 ? bpp : bpp == 3 ? 12 : 4;
 	int64_t compact = ((int64_t)buffer->width * bpp + align - 1) / align * align;
-	return compact < buffer->stride ? (int32_t)compact : buffer->stride;
+	return compact <= INT32_MAX ? (int32_t)compact : buffer->stride;
 }
 
 size_t shm_buffer_size(const struct wcp_shm_buffer *buffer) {

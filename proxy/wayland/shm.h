@@ -36,9 +36,10 @@ struct wcp_shm_buffer {
 struct wcp_shm_buffer *shm_buffer_from_object(struct wcp_object *object);
 
 /**
- * The stride of the buffer's host copy: its rows without the guest's
- * padding, for formats whose pixels the proxy knows; else the guest's.
- * Host memory is sized by the pixels a guest draws, not by its stride.
+ * The stride of the buffer's host copy: for formats whose pixels the proxy
+ * knows, its rows without the guest's padding, aligned to 4 bytes and to
+ * whole pixels; else the guest's. Host memory is sized by the pixels a
+ * guest draws, not by its stride, and every host sees rows it accepts.
  */
 int32_t shm_buffer_host_stride(const struct wcp_shm_buffer *buffer);
 

@@ -213,6 +213,28 @@ TEST_OPTS(padded_rows_cost_the_host_only_their_pixels, .timeout_s = 60) {
 	weston_stop(weston);
 }
 
+/**
+ * A tight stride of an odd number of 2-byte pixels is not a multiple of 4
+ * bytes, which weston's libwayland takes and its renderer (pixman) cannot
+ * draw from; the host copy's rows are aligned, so the frames arrive
+ * pixel-exact all the same.
+ */
+TEST_OPTS(odd_width_tight_rows_reach_the_host_aligned, .timeout_s = 60) {
+	struct wcp_weston *weston = weston_start(&(struct wcp_weston_opts){321, 241, NULL});
+	struct wcp_relay *relay = relay_start(weston, WCP_RELAY_EMU);
+	struct copy_counters live;
+	check_pattern_run(weston, relay,
+		&(struct pattern_run){.format = "rgb565",
+			.damage = "band",
+			.pacing = "sync",
+			.buffers = "2",
+			.live = &live});
+	test_assert(live.host_buffers >= 1);
+	test_assert(live.host_bytes >= live.host_buffers * 322 * 2 * 241);
+	relay_stop(relay);
+	weston_stop(weston);
+}
+
 /*
  * Whether the copy time is a time: at least what a copy at a byte per
  * picosecond (faster than any machine) would take, and no more than the

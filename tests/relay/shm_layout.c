@@ -51,14 +51,30 @@ TEST(compact_rows_stay_aligned) {
 	test_assert(shm_buffer_host_stride(&b) == 8);
 }
 
-TEST(tight_guest_strides_are_kept) {
+TEST(tight_guest_strides_are_kept_when_aligned) {
 	struct wcp_shm_mapping m;
-	struct wcp_shm_buffer b = buffer(&m, GIB, 0, 5, 3, 15, WL_SHM_FORMAT_RGB888);
-	test_assert(shm_buffer_host_stride(&b) == 15);
-	test_assert(shm_buffer_size(&b) == 45);
-	b = buffer(&m, GIB, 0, 640, 480, 2560, WL_SHM_FORMAT_ARGB8888);
+	struct wcp_shm_buffer b = buffer(&m, GIB, 0, 640, 480, 2560, WL_SHM_FORMAT_ARGB8888);
 	test_assert(shm_buffer_host_stride(&b) == 2560);
 	test_assert(shm_buffer_size(&b) == 2560 * 480);
+	b = buffer(&m, GIB, 0, 4, 3, 12, WL_SHM_FORMAT_RGB888);
+	test_assert(shm_buffer_host_stride(&b) == 12);
+}
+
+/*
+ * A tight stride that is not whole pixels or not 4 bytes (which the host's
+ * libwayland takes, and wlroots or pixman would not) widens on the host.
+ */
+TEST(tight_unaligned_strides_widen_on_the_host) {
+	struct wcp_shm_mapping m;
+	struct wcp_shm_buffer b = buffer(&m, GIB, 0, 3, 2, 7, WL_SHM_FORMAT_RGB565);
+	test_assert(shm_buffer_host_stride(&b) == 8);
+	test_assert(shm_buffer_size(&b) == 16);
+	b = buffer(&m, GIB, 0, 5, 3, 15, WL_SHM_FORMAT_RGB888);
+	test_assert(shm_buffer_host_stride(&b) == 24);
+	test_assert(shm_buffer_size(&b) == 72);
+	// No wider than a stride can be: the guest's is kept.
+	b = buffer(&m, (size_t)INT32_MAX, 0, INT32_MAX / 2, 1, INT32_MAX, WL_SHM_FORMAT_RGB565);
+	test_assert(shm_buffer_host_stride(&b) == INT32_MAX);
 }
 
 TEST(planar_formats_are_bounded_by_their_planes) {
