@@ -105,13 +105,15 @@ static struct wcp_surface *surface_get(struct wcp_object *object) {
 }
 
 /**
- * Adds a client's rectangle to a region, clamped to what a buffer can be:
- * clients often damage (0, 0, INT32_MAX, INT32_MAX), which must neither
- * overflow nor be dropped.
+ * Adds a client's rectangle to a region, clamped to what a buffer can be
+ * (a buffer of 1-byte pixels may have INT32_MAX rows): clients often
+ * damage (0, 0, INT32_MAX, INT32_MAX), which must neither overflow nor be
+ * dropped. x1 and y1 are never above INT32_MAX and `scale` is a positive
+ * int32, so the products fit.
  */
 static void add_damage(pixman_region32_t *region, int64_t x, int64_t y, int64_t width,
 	int64_t height, int64_t scale) {
-	const int64_t limit = 1 << 24;
+	const int64_t limit = INT32_MAX;
 	int64_t x1 = x * scale, y1 = y * scale;
 	int64_t x2 = x1 + width * scale, y2 = y1 + height * scale;
 	x1 = x1 < 0 ? 0 : (x1 > limit ? limit : x1);

@@ -27,7 +27,7 @@
 #define PROG "wcp-shm-client"
 #define MAX_BUFFERS 16
 #define MAX_RESIZES 8
-#define MAX_DIMENSION 16384
+#define MAX_DIMENSION (1 << 25)
 #define MAX_ROW_PADDING (64u << 20)
 // After SIGTERM/SIGINT, how long the last committed frame may take to be acknowledged.
 #define STOP_GRACE_MS 1000

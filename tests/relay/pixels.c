@@ -235,6 +235,30 @@ TEST_OPTS(odd_width_tight_rows_reach_the_host_aligned, .timeout_s = 60) {
 	weston_stop(weston);
 }
 
+/**
+ * Damage reaches as far as a buffer does: a buffer of one column and
+ * 2^24 + 16 rows, damaged whole in every frame, is copied whole into each
+ * host buffer it reuses, its last rows too.
+ */
+TEST_OPTS(damage_covers_buffers_of_more_than_2_24_rows, .timeout_s = 120) {
+	struct wcp_weston *weston = weston_start(&(struct wcp_weston_opts){320, 240, NULL});
+	struct wcp_relay *relay = relay_start(weston, WCP_RELAY_EMU);
+	const uint64_t rows = (1u << 24) + 16, frames = 6;
+	const char *args[] = {"--size", "1x16777232", "--damage", "full", "--pacing", "sync",
+		"--buffers", "1", "--frames", "6", NULL};
+	struct wcp_shm_client *client = shm_client_start(relay->env_display, args);
+	test_assert(shm_client_wait_ready(client, 60000));
+	test_assert(client->acked == frames);
+	struct copy_counters counters = copy_counters(relay);
+	test_log("%llu commits, %llu bytes copied", (unsigned long long)counters.commits,
+		(unsigned long long)counters.bytes);
+	test_assert(counters.commits == frames);
+	test_assert(counters.bytes == frames * rows * 4);
+	test_assert(shm_client_stop(client) == 0);
+	relay_stop(relay);
+	weston_stop(weston);
+}
+
 /*
  * Whether the copy time is a time: at least what a copy at a byte per
  * picosecond (faster than any machine) would take, and no more than the
