@@ -154,7 +154,16 @@ static void handle_resource_destroy(struct wl_resource *resource) {
 }
 
 struct wcp_object *forward_from_resource(struct wl_resource *resource) {
-	return resource != NULL ? wl_resource_get_user_data(resource) : NULL;
+	if (resource == NULL) {
+		return NULL;
+	}
+	// Not every guest resource is one: a held request's placeholder (the
+	// request that would have made it may have been refused, its error
+	// lost when libwayland could not write it) has other user data.
+	const struct wcp_interface_meta *meta = metadata_find(wl_resource_get_class(resource));
+	return meta != NULL && wl_resource_instance_of(resource, meta->interface, &relay_marker)
+		? wl_resource_get_user_data(resource)
+		: NULL;
 }
 
 bool forward_refuse_errored(
@@ -246,9 +255,10 @@ struct wcp_object *forward_request(struct wcp_object *object, uint32_t opcode,
 		if (types[i] == 'o' && args[i].o != NULL) {
 			struct wcp_object *arg =
 				forward_from_resource((struct wl_resource *)args[i].o);
-			out[i].o = arg->proxy != NULL ? (struct wl_object *)arg->proxy : NULL;
-			if (out[i].o == NULL && !nullable[i] && !arg->local) {
-				// Inert: the request goes nowhere, as one on it would.
+			out[i].o = arg != NULL ? (struct wl_object *)arg->proxy : NULL;
+			if (out[i].o == NULL && !nullable[i] && (arg == NULL || !arg->local)) {
+				// Inert, or never made: the request goes nowhere, as
+				// one on it would.
 				drop_request(object, opcode, msg, args);
 				return NULL;
 			}

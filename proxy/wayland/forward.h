@@ -93,7 +93,10 @@ bool forward_refuse_errored(
 /** Gives the object a new host proxy (the old one is the caller's to destroy). */
 void forward_replace_proxy(struct wcp_object *object, struct wl_proxy *proxy);
 
-/** The relayed object of a guest resource (an argument of a request). */
+/**
+ * The relayed object of a guest resource (an argument of a request); NULL
+ * for a resource that is none (a placeholder, a registry).
+ */
 struct wcp_object *forward_from_resource(struct wl_resource *resource);
 
 /** Whether the proxy is one of the relay's (not the proxy's own). */
