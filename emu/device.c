@@ -390,7 +390,9 @@ static int do_resource_info(struct wcp_emu_file *file, void *arg) {
 	}
 	a->res_handle = h->resource->id;
 	a->size = (uint32_t)h->resource->size;
-	a->stride = 0;
+	// The kernel's blob_mem, called stride by Debian 12's libdrm: every
+	// resource here is a blob.
+	a->stride = h->resource->blob_mem;
 	return 0;
 }
 

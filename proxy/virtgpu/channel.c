@@ -437,11 +437,23 @@ bool channel_import_fd(
 			channel->device->name, fd);
 		return false;
 	}
-	ret = virtgpu_resource_info(channel->device, *bo_handle, res_id, NULL);
+	uint32_t blob_mem;
+	ret = virtgpu_resource_info(channel->device, *bo_handle, res_id, NULL, &blob_mem);
 	if (ret < 0) {
 		errno = -ret;
 		wcp_log_errno(WCP_ERROR, "%s: cannot look up the resource of fd %d",
 			channel->device->name, fd);
+		virtgpu_gem_close(channel->device, *bo_handle);
+		return false;
+	}
+	if (blob_mem != WCP_VIRTGPU_BLOB_MEM_HOST3D &&
+		blob_mem != WCP_VIRTGPU_BLOB_MEM_HOST3D_GUEST) {
+		// The host finds no memory of its own behind such a resource, and
+		// drops the whole SEND that names it, bytes and all, unannounced.
+		wcp_log(WCP_ERROR,
+			"%s: fd %d is resource %" PRIu32 " without host memory (blob type %" PRIu32
+			"), which the host cannot take",
+			channel->device->name, fd, *res_id, blob_mem);
 		virtgpu_gem_close(channel->device, *bo_handle);
 		return false;
 	}

@@ -100,13 +100,18 @@ int virtgpu_wait(struct wcp_virtgpu_device *device, uint32_t bo_handle, bool now
 }
 
 int virtgpu_resource_info(struct wcp_virtgpu_device *device, uint32_t bo_handle,
-	uint32_t *res_handle, uint32_t *size) {
+	uint32_t *res_handle, uint32_t *size, uint32_t *blob_mem) {
+	// The kernel writes blob_mem for blobs alone: it stays 0 for others.
+	// Debian 12's libdrm calls that field stride.
 	struct drm_virtgpu_resource_info arg = {.bo_handle = bo_handle};
 	int ret = device->impl->ioctl(device, WCP_IOCTL_VIRTGPU_RESOURCE_INFO, &arg);
 	if (ret == 0) {
 		*res_handle = arg.res_handle;
 		if (size != NULL) {
 			*size = arg.size;
+		}
+		if (blob_mem != NULL) {
+			*blob_mem = arg.stride; // the kernel's blob_mem (uapi.h)
 		}
 	}
 	return ret;

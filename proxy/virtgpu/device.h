@@ -87,9 +87,12 @@ int virtgpu_execbuffer(struct wcp_virtgpu_device *device, const void *command, u
 /** WAIT until the bo is idle; with nowait, -EBUSY while it is not. */
 int virtgpu_wait(struct wcp_virtgpu_device *device, uint32_t bo_handle, bool nowait);
 
-/** RESOURCE_INFO: the resource id (and size) behind a bo handle. */
+/**
+ * RESOURCE_INFO: the resource id behind a bo handle, and its size and
+ * blob memory type (0 for a resource that is no blob) where asked.
+ */
 int virtgpu_resource_info(struct wcp_virtgpu_device *device, uint32_t bo_handle,
-	uint32_t *res_handle, uint32_t *size);
+	uint32_t *res_handle, uint32_t *size, uint32_t *blob_mem);
 
 int virtgpu_prime_fd_to_handle(struct wcp_virtgpu_device *device, int fd, uint32_t *bo_handle);
 

@@ -508,6 +508,31 @@ TEST(guest_memory_fd_is_refused) {
 	bridge_test_stop(&t);
 }
 
+/*
+ * A buffer of the device itself, but in guest memory (as a guest GPU driver
+ * may make one): the host has no memory behind it and would drop the
+ * whole SEND that names it, unannounced. The bridge refuses it and says
+ * why, as it does guest shm.
+ */
+TEST(device_buffer_in_guest_memory_is_refused) {
+	struct bridge_test t;
+	bridge_test_start(&t);
+	struct wcp_virtgpu_device *device = bridge_channel(t.peer.bridge)->device;
+	uint32_t bo, res;
+	test_assert(virtgpu_create_blob(device, WCP_VIRTGPU_BLOB_MEM_GUEST,
+			    WCP_VIRTGPU_BLOB_FLAG_USE_MAPPABLE, 4096, 0, &bo, &res) == 0);
+	int buffer = virtgpu_prime_handle_to_fd(device, bo);
+	test_assert(buffer >= 0);
+	send_with_fd(t.peer.fd, "G", 1, buffer);
+	close(buffer);
+	expect_eof(t.peer.fd, t.loop);
+	test_assert(t.peer.closed);
+	test_assert(strstr(t.peer.reason, "could not be sent") != NULL);
+	char c;
+	test_assert(recv(t.host, &c, 1, MSG_DONTWAIT) < 0 && errno == EAGAIN);
+	bridge_test_stop(&t);
+}
+
 TEST(image_requirements_are_cached) {
 	struct bridge_test t;
 	bridge_test_start(&t);

@@ -124,7 +124,7 @@ TEST(kernel_checks_return_errno) {
 	test_assert(virtgpu_execbuffer(f.device, cmd, sizeof(cmd), 1, &missing, 1) == -ENOENT);
 	test_assert(virtgpu_gem_close(f.device, 77) == -EINVAL);
 	test_assert(virtgpu_wait(f.device, 77, false) == -ENOENT);
-	test_assert(virtgpu_resource_info(f.device, 77, &res, NULL) == -ENOENT);
+	test_assert(virtgpu_resource_info(f.device, 77, &res, NULL, NULL) == -ENOENT);
 	test_assert(virtgpu_prime_handle_to_fd(f.device, 77) == -ENOENT);
 	errno = 0;
 	test_assert(virtgpu_map(f.device, 77, 4096) == NULL && errno == ENOENT);
@@ -142,9 +142,11 @@ TEST(kernel_checks_return_errno) {
 	test_assert(virtgpu_create_blob(
 			    f.device, WCP_VIRTGPU_BLOB_MEM_GUEST, 1, 4096, 0, &bo, &res) == 0);
 	test_assert(bo == 1 && res == 1);
-	uint32_t info_res, info_size;
-	test_assert(virtgpu_resource_info(f.device, bo, &info_res, &info_size) == 0);
+	uint32_t info_res, info_size, info_blob_mem;
+	test_assert(
+		virtgpu_resource_info(f.device, bo, &info_res, &info_size, &info_blob_mem) == 0);
 	test_assert(info_res == res && info_size == 4096);
+	test_assert(info_blob_mem == WCP_VIRTGPU_BLOB_MEM_GUEST);
 	test_assert(virtgpu_wait(f.device, bo, true) == 0);
 	// Blob memory has a fixed size, as in a VM: the guest cannot shrink it
 	// under the emulator's own mappings.
@@ -209,7 +211,7 @@ TEST(prime_export_import_round_trip) {
 	test_assert(virtgpu_prime_fd_to_handle(f.device, dmabuf, &bo2) == 0);
 	uint32_t again;
 	test_assert(virtgpu_prime_fd_to_handle(f.device, dmabuf, &again) == 0 && again == bo2);
-	test_assert(virtgpu_resource_info(f.device, bo2, &res2, NULL) == 0);
+	test_assert(virtgpu_resource_info(f.device, bo2, &res2, NULL, NULL) == 0);
 	test_assert(res2 == res);
 	ptr = virtgpu_map(f.device, bo2, 4096);
 	test_assert(ptr != NULL && ptr[10] == 0x77);
