@@ -1,12 +1,14 @@
 /*
  * Whatever way a test ends, the helpers it started are gone: the victim
- * tests fail, time out and crash while their weston runs.
+ * tests fail, time out, crash and are stopped (SIGTERM) while their weston
+ * runs.
  */
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "proc.h"
@@ -29,7 +31,12 @@ static bool process_alive(pid_t pid) {
 	return close != NULL && close[1] == ' ' && close[2] != 'Z' && close[2] != 'X';
 }
 
-static void run_victim(const char *name, int want_code) {
+/**
+ * Runs one victim test and checks its exit code, and that its weston is
+ * gone; with `terminate`, the victim's process group is sent SIGTERM, as
+ * meson stops a test, once its weston runs.
+ */
+static void run_victim(const char *name, int want_code, bool terminate) {
 	if (!proc_have_program("weston")) {
 		test_skip("weston is not installed (Debian package weston)");
 	}
@@ -50,6 +57,15 @@ static void run_victim(const char *name, int want_code) {
 	struct wcp_proc *proc =
 		proc_spawn(argv, &(struct wcp_proc_opts){.env = env, .output = log});
 	test_assert(proc != NULL);
+	if (terminate) {
+		struct stat st;
+		for (long long deadline = proc_now_ms() + 30000;
+			stat(pidfile, &st) != 0 || st.st_size == 0;) {
+			test_assert(proc_now_ms() < deadline && proc_alive(proc));
+			proc_sleep_ms(10);
+		}
+		test_assert(kill(-proc->pid, SIGTERM) == 0);
+	}
 	test_assert(proc_wait(proc, 30000));
 	int code = proc_exit_code(proc);
 	proc_stop(proc, 0);
@@ -70,15 +86,19 @@ static void run_victim(const char *name, int want_code) {
 }
 
 TEST(failed_test_stops_weston) {
-	run_victim("fails_with_weston", WCP_TEST_FAIL);
+	run_victim("fails_with_weston", WCP_TEST_FAIL, false);
 }
 
 TEST(timed_out_test_stops_weston) {
-	run_victim("hangs_with_weston", WCP_TEST_FAIL);
+	run_victim("hangs_with_weston", WCP_TEST_FAIL, false);
 }
 
 TEST(crashed_test_stops_weston) {
-	run_victim("crashes_with_weston", WCP_TEST_FAIL);
+	run_victim("crashes_with_weston", WCP_TEST_FAIL, false);
+}
+
+TEST(stopped_test_stops_weston) {
+	run_victim("waits_with_weston", 128 + SIGTERM, true);
 }
 
 int main(int argc, char *argv[]) {

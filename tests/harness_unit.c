@@ -1,5 +1,6 @@
 /* Unit tests of the harness itself and of the test clients' pattern. */
 #include <fcntl.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -193,10 +194,18 @@ TEST(fdleak_sees_a_new_fd) {
 }
 
 TEST(proc_stop_escalates_to_sigkill) {
-	const char *argv[] = {"sh", "-c", "trap '' TERM; while :; do sleep 1; done", NULL};
+	char dir[PATH_MAX], ready[PATH_MAX + 16];
+	test_runtime_dir_create(dir);
+	test_format(ready, sizeof(ready), "%s/ready", dir);
+	// The file tells that the shell ignores SIGTERM by now.
+	const char *argv[] = {
+		"sh", "-c", "trap '' TERM; : > \"$0\"; while :; do sleep 1; done", ready, NULL};
 	struct wcp_proc *proc = proc_spawn(argv, NULL);
 	test_assert(proc != NULL);
-	proc_sleep_ms(200);
+	for (long long deadline = proc_now_ms() + 10000; access(ready, F_OK) != 0;) {
+		test_assert(proc_now_ms() < deadline);
+		proc_sleep_ms(10);
+	}
 	pid_t pid = proc->pid;
 	long long start = proc_now_ms();
 	int code = proc_stop(proc, 300);

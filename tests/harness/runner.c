@@ -94,10 +94,29 @@ static bool selected(const struct wcp_test *test, int argc, char *argv[]) {
 	return false;
 }
 
+/** Whether every name on the command line is a test's: a misspelt one would run nothing. */
+static bool names_known(int argc, char *argv[]) {
+	bool known = true;
+	for (int i = 1; i < argc; i++) {
+		const struct wcp_test *test = __start_wcp_tests;
+		while (test < __stop_wcp_tests && strcmp(argv[i], test->name) != 0) {
+			test++;
+		}
+		if (test == __stop_wcp_tests) {
+			fprintf(stderr, "%s: no test is named %s\n", argv[0], argv[i]);
+			known = false;
+		}
+	}
+	return known;
+}
+
 int test_main(int argc, char *argv[]) {
 	// Output of the parent and children interleaves sensibly line by line.
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	setvbuf(stderr, NULL, _IOLBF, 0);
+	if (!names_known(argc, argv)) {
+		return WCP_TEST_ERROR;
+	}
 
 	size_t passed = 0, failed = 0, skipped = 0, errors = 0;
 	for (const struct wcp_test *test = __start_wcp_tests; test < __stop_wcp_tests; test++) {

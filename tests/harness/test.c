@@ -183,6 +183,10 @@ void test_stop_helpers(void) {
 	}
 }
 
+void test_set_timeout(unsigned int timeout_s) {
+	alarm(timeout_s);
+}
+
 void test_guard_process(unsigned int timeout_s) {
 	struct sigaction sa = {.sa_handler = handle_alarm};
 	sigaction(SIGALRM, &sa, NULL);

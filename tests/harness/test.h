@@ -101,6 +101,12 @@ __attribute__((format(printf, 3, 4))) void test_format(
 const char *test_name(void);
 
 /**
+ * Restarts the running test's timeout: the test now times out timeout_s
+ * seconds from here, whatever its own timeout left.
+ */
+void test_set_timeout(unsigned int timeout_s);
+
+/**
  * Guards a process that starts helpers outside test_main (as the demo
  * does): helpers are stopped and directories removed at exit, on SIGTERM,
  * SIGINT, and after timeout_s seconds.
