@@ -55,6 +55,9 @@ TEST(name_held_by_a_file_that_is_no_socket) {
 }
 
 TEST(command_runs_on_the_socket_and_gives_its_status) {
+	if (!proc_have_program("wayland-info")) {
+		test_skip("wayland-info is not installed (Debian package wayland-utils)");
+	}
 	struct wcp_weston *weston = weston_start(NULL);
 	const char *proxy = getenv("WCP_PROXY");
 	test_assert(proxy != NULL);

@@ -970,8 +970,14 @@ TEST(misbehaving_clients_end_alone) {
 	struct wcp_shm_client *bystander = shm_client_start(relay->env_display, args);
 	test_assert(shm_client_wait_ready(bystander, 20000));
 
-	// A request on object 1234, which does not exist.
+	// Garbage: a wl_display.sync whose header gives it 4 bytes, less than
+	// the header itself.
 	int fd = raw_connect(weston, relay);
+	raw_send(fd, (const uint32_t[]){1, (4u << 16) | 0}, 2);
+	raw_expect_error(fd, WL_DISPLAY_ERROR_INVALID_METHOD);
+
+	// A request on object 1234, which does not exist.
+	fd = raw_connect(weston, relay);
 	raw_send(fd, (const uint32_t[]){1234, (12u << 16) | 0, 0}, 3);
 	raw_expect_error(fd, WL_DISPLAY_ERROR_INVALID_OBJECT);
 

@@ -410,6 +410,15 @@ static void paste_text(const struct fixture *f, const char *text, const char *pa
 	check_file(path, (const uint8_t *)text, strlen(text), "text");
 }
 
+/** Whether the proxy's log has a line with `text`. */
+static bool proxy_logged(const struct fixture *f, const char *text) {
+	size_t size;
+	char *log = test_read_file(f->relay->log_path, &size);
+	bool found = log != NULL && strstr(log, text) != NULL;
+	free(log);
+	return found;
+}
+
 /**
  * A guest that hands the host a file to write the selection into. A
  * compositor takes any fd, so straight to sway the file fills. Over
@@ -449,6 +458,10 @@ static void check_fd_that_cannot_cross(enum wcp_relay_mode mode) {
 			client, "protocol error ", EVENT_TIMEOUT_MS, line, sizeof(line)));
 		test_assert(strcmp(line, "protocol error 3 on wl_display") == 0);
 		test_assert(seat_client_finish(client, EVENT_TIMEOUT_MS) != 0);
+		// The error names the fd's kind.
+		test_assert(proxy_logged(&f,
+			"wl_data_offer.receive: a memfd, shared memory or "
+			"file cannot cross the cross-domain channel"));
 		test_assert(proc_alive(f.relay->proxy));
 		paste_text(&f, text, pasted);
 	}
@@ -466,15 +479,6 @@ TEST_OPTS(fd_that_cannot_cross_over_cross_domain, .timeout_s = 60) {
 
 /* More than the proxy keeps for a pipe's reader (64 MiB). */
 #define UNREAD_SIZE (80 * 1024 * 1024)
-
-/** Whether the proxy's log has a line with `text`. */
-static bool proxy_logged(const struct fixture *f, const char *text) {
-	size_t size;
-	char *log = test_read_file(f->relay->log_path, &size);
-	bool found = log != NULL && strstr(log, text) != NULL;
-	free(log);
-	return found;
-}
 
 /**
  * Over cross-domain, a guest that asks for 80 MiB of the host's selection

@@ -358,17 +358,26 @@ TEST(check_reports_at_every_log_level_and_a_too_long_runtime_dir) {
 }
 
 TEST(check_finds_no_render_node_on_this_machine) {
-	struct stat st;
-	if (stat("/dev/dri", &st) == 0) {
-		test_skip("this machine has /dev/dri: the no-device diagnostic cannot be shown");
-	}
 	char dir[PATH_MAX], runtime[PATH_MAX + 32];
 	test_dir(dir);
 	test_format(runtime, sizeof(runtime), "XDG_RUNTIME_DIR=%s", dir);
 	const char *argv[] = {env_path("WCP_PROXY"), "--check", NULL};
 	const char *env[] = {runtime, "WL_CROSS_PROXY_DEVICE=", NULL};
 	char *out = NULL;
-	test_assert(run(argv, env, &out) == 1);
+	int code = run(argv, env, &out);
+	// Other GPUs' nodes do not count: only a virtio_gpu one, or one that
+	// may be it and cannot be opened, leaves nothing to show here.
+	if (strstr(out, "ok       virtio-gpu render node and driver") != NULL) {
+		free(out);
+		test_skip("this machine has a virtio_gpu render node: the no-device "
+			  "diagnostic cannot be shown");
+	}
+	if (strstr(out, "permission denied") != NULL) {
+		free(out);
+		test_skip("a render node of this machine cannot be opened: it may be "
+			  "a virtio_gpu one");
+	}
+	test_assert(code == 1);
 	test_assert(strstr(out,
 			    "PROBLEM  virtio-gpu render node and driver: no virtio_gpu render "
 			    "node in /dev/dri") != NULL);
