@@ -356,7 +356,7 @@ static void target_line(FILE *out, FILE *raw, const struct target_row *row) {
 	fputs(" |\n", out);
 }
 
-/** The targets against the figures of proxy + emulator; to `out` as markdown or `raw`. */
+/** The performance targets against the figures of proxy + emulator; to `out` as markdown or `raw`. */
 static void targets(const struct wcp_results *results, FILE *out, FILE *raw) {
 	if (raw == NULL) {
 		fputs("### Targets (proxy + emulator)\n\n"
