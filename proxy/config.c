@@ -198,9 +198,10 @@ static bool apply(
 	}
 }
 
-static bool apply_environment(struct wcp_config *config) {
+/** Applies the variables of the settings the command line did not give. */
+static bool apply_environment(struct wcp_config *config, const bool given[OPTION_COUNT]) {
 	for (size_t i = 0; i < OPTION_COUNT; i++) {
-		if (!options[i].setting) {
+		if (!options[i].setting || given[i]) {
 			continue;
 		}
 		char name[64];
@@ -214,11 +215,13 @@ static bool apply_environment(struct wcp_config *config) {
 	return true;
 }
 
-static bool apply_argument(struct wcp_config *config, enum config_key key, const char *value) {
+static bool apply_argument(struct wcp_config *config, enum config_key key, const char *value,
+	bool given[OPTION_COUNT]) {
 	for (size_t i = 0; i < OPTION_COUNT; i++) {
 		if (options[i].key == key) {
 			char source[64];
 			snprintf(source, sizeof(source), "--%s", options[i].name);
+			given[i] = true;
 			return apply(config, key, value, source);
 		}
 	}
@@ -230,9 +233,10 @@ bool config_parse(int argc, char *argv[], struct wcp_config *config, int *exit_c
 		.log_level = WCP_INFO,
 	};
 	*exit_code = 2;
-	if (!apply_environment(config)) {
-		return false;
-	}
+	// The command line first: a variable it overrides is not even read, so
+	// that a bad one in the session cannot stand in the way of a good option,
+	// nor of --help.
+	bool given[OPTION_COUNT] = {false};
 	struct option long_options[OPTION_COUNT + 1];
 	for (size_t i = 0; i < OPTION_COUNT; i++) {
 		long_options[i] = (struct option){
@@ -264,10 +268,13 @@ bool config_parse(int argc, char *argv[], struct wcp_config *config, int *exit_c
 			config_usage(stderr);
 			return false;
 		default:
-			if (!apply_argument(config, (enum config_key)opt, optarg)) {
+			if (!apply_argument(config, (enum config_key)opt, optarg, given)) {
 				return false;
 			}
 		}
+	}
+	if (!apply_environment(config, given)) {
+		return false;
 	}
 	if (optind < argc) {
 		config->command = &argv[optind];

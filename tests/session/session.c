@@ -90,15 +90,24 @@ TEST(print_env_follows_command_line_over_environment) {
 	expect_print_env(NULL, "--socket=it's", "export WAYLAND_DISPLAY='it'\\''s'\n");
 }
 
+/*
+ * A bad variable is refused by its name; the option that overrides it
+ * wins without reading it, and --help needs none of them.
+ */
 TEST(bad_variables_are_refused_by_name) {
-	static const char *const cases[][2] = {
-		{"WL_CROSS_PROXY_LOG_LEVEL=loud", "WL_CROSS_PROXY_LOG_LEVEL: unknown log level"},
-		{"WL_CROSS_PROXY_EXPORT_ENV=maybe", "WL_CROSS_PROXY_EXPORT_ENV: want 1 or 0"},
-		{"WL_CROSS_PROXY_SOCKET=a/b", "WL_CROSS_PROXY_SOCKET: a socket name has no '/'"},
+	static const char *const cases[][3] = {
+		{"WL_CROSS_PROXY_LOG_LEVEL=loud", "WL_CROSS_PROXY_LOG_LEVEL: unknown log level",
+			"--log-level=error"},
+		{"WL_CROSS_PROXY_EXPORT_ENV=maybe", "WL_CROSS_PROXY_EXPORT_ENV: want 1 or 0",
+			"--export-env"},
+		{"WL_CROSS_PROXY_SOCKET=a/b", "WL_CROSS_PROXY_SOCKET: a socket name has no '/'",
+			"--socket=given"},
 		{"WL_CROSS_PROXY_SOCKET=a\nMAINPID=1",
-			"WL_CROSS_PROXY_SOCKET: a socket name has no '/' and no control character"},
+			"WL_CROSS_PROXY_SOCKET: a socket name has no '/' and no control character",
+			"--socket=given"},
 		{"WL_CROSS_PROXY_COPY_EVICT=sometimes",
-			"WL_CROSS_PROXY_COPY_EVICT: want auto, other-cpu or never"},
+			"WL_CROSS_PROXY_COPY_EVICT: want auto, other-cpu or never",
+			"--copy-evict=never"},
 	};
 	char dir[PATH_MAX], log_path[PATH_MAX + 16];
 	test_dir(dir);
@@ -116,7 +125,24 @@ TEST(bad_variables_are_refused_by_name) {
 		test_assert(strstr(err, cases[i][1]) != NULL);
 		free(err);
 		unlink(log_path);
+
+		const char *overridden[] = {
+			env_path("WCP_PROXY"), "--print-env", cases[i][2], NULL};
+		code = proc_run_capture(overridden,
+			&(struct wcp_proc_opts){.env = env, .output = log_path}, 20000, &out);
+		test_log("%s %s: exit %d, %s", cases[i][0], cases[i][2], code, out);
+		test_assert(code == 0 && strncmp(out, "export WAYLAND_DISPLAY=", 23) == 0);
+		free(out);
+		unlink(log_path);
 	}
+	const char *help[] = {env_path("WCP_PROXY"), "--help", NULL};
+	const char *all_bad[] = {cases[0][0], cases[1][0], cases[2][0], cases[4][0], NULL};
+	char *out = NULL;
+	test_assert(
+		proc_run_capture(help, &(struct wcp_proc_opts){.env = all_bad, .output = log_path},
+			20000, &out) == 0);
+	test_assert(strstr(out, "usage: wl-cross-proxy") != NULL);
+	free(out);
 }
 
 /** Waits until the socket at path exists, while proc runs. */
