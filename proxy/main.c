@@ -215,6 +215,10 @@ int main(int argc, char *argv[]) {
 		return exit_code;
 	}
 	log_init("wl-cross-proxy", config.log_level);
+	// An fd a parent passed for its own connection: libwayland would take it
+	// before any display name, for the host in direct mode and in the
+	// command, which are to use the names they are given.
+	unsetenv("WAYLAND_SOCKET");
 	if (config.action == WCP_ACTION_PRINT_ENV) {
 		return print_env(&config);
 	}
@@ -293,7 +297,8 @@ int main(int argc, char *argv[]) {
 		int how;
 		if (waitpid(command_pid, &how, 0) == command_pid) {
 			take_command_status(how);
-			exit_code = command_status;
+			// A proxy that failed says so, whatever the command's end.
+			exit_code = server->failed ? 1 : command_status;
 		}
 	}
 	if (command_stop_timer != NULL) {

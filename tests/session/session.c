@@ -326,6 +326,35 @@ TEST_OPTS(check_names_what_a_badly_set_up_vm_lacks, .timeout_s = 90) {
 	}
 }
 
+/*
+ * A WAYLAND_SOCKET the proxy was given, an fd a parent meant for its own
+ * connection, is neither the host (direct: here fd 99, which is not open)
+ * nor passed to the command (over cross-domain, where the proxy makes no
+ * host connection of its own), which libwayland would connect through
+ * instead of WAYLAND_DISPLAY.
+ */
+TEST_OPTS(wayland_socket_is_not_taken_nor_passed_on, .timeout_s = 60) {
+	struct wcp_weston *weston = weston_start(NULL);
+	struct wcp_emu_fixture f;
+	emu_fixture_spawn(&f, NULL, NULL);
+	char host[128], device[PATH_MAX + 16];
+	test_format(host, sizeof(host), "--host-display=%s", weston->socket);
+	test_format(device, sizeof(device), "--device=%s", f.spec);
+	const char *script = "[ -z \"${WAYLAND_SOCKET+set}\" ] && exit 7; exit 1";
+	const char *direct[] = {
+		env_path("WCP_PROXY"), "--device=none", host, "--", "sh", "-c", script, NULL};
+	const char *bridged[] = {env_path("WCP_PROXY"), device, "--", "sh", "-c", script, NULL};
+	const char *env[] = {"WAYLAND_SOCKET=99", NULL};
+	char *out = NULL;
+	test_assert(run(direct, env, &out) == 7);
+	free(out);
+	env[0] = "WAYLAND_SOCKET=0";
+	test_assert(run(bridged, env, &out) == 7);
+	free(out);
+	emu_fixture_stop(&f);
+	weston_stop(weston);
+}
+
 TEST(check_without_a_runtime_dir_says_so) {
 	struct wcp_emu_fixture f;
 	emu_fixture_spawn(&f, NULL, NULL);
@@ -606,7 +635,7 @@ static void expect_refused(struct wcp_proc *proxy, const char *log_path, const c
  * Direct to the host, with a host display that names the proxy's own
  * socket (a session whose WAYLAND_DISPLAY is the proxy's socket unit): its
  * host connections would come back to it as clients without end. The
- * proxy says so and exits with 1.
+ * proxy says so and exits with 1, also when it runs a command.
  */
 TEST_OPTS(own_socket_as_host_display_is_refused, .timeout_s = 60) {
 	struct wcp_weston *weston = weston_start(NULL);
@@ -617,6 +646,15 @@ TEST_OPTS(own_socket_as_host_display_is_refused, .timeout_s = 60) {
 	const char *argv[] = {
 		env_path("WCP_PROXY"), "--device=none", "--host-display=wcp-loop", NULL};
 	struct wcp_proc *proxy = spawn_activated(argv, listen_fd, NULL, log_path);
+	close(listen_fd);
+	expect_refused(proxy, log_path, "is this proxy's own socket wcp-loop");
+	// With a command, which is running when the proxy finds it out: the
+	// command is killed, and the exit status is still the proxy's 1.
+	unlink(path);
+	listen_fd = listen_at(path);
+	const char *with_command[] = {env_path("WCP_PROXY"), "--device=none",
+		"--host-display=wcp-loop", "--", "sleep", "60", NULL};
+	proxy = spawn_activated(with_command, listen_fd, NULL, log_path);
 	close(listen_fd);
 	expect_refused(proxy, log_path, "is this proxy's own socket wcp-loop");
 	weston_stop(weston);
