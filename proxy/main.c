@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/signalfd.h>
 #include <sys/wait.h>
 #include <unistd.h>
 #include <wayland-client.h>
@@ -73,6 +74,48 @@ static int handle_stop(int sig, void *data) {
 	}
 	running_server->running = false;
 	return 0;
+}
+
+/*
+ * SIGINT has a signalfd of its own, since libwayland's signal sources do
+ * not tell who sent a signal. One from the terminal (Ctrl-C: the kernel
+ * sends it to the whole foreground process group) has reached a command
+ * that shares the proxy's process group already: passing it on would give
+ * the command a second one, and start the wait after which it is killed,
+ * though it may have meant to carry on (a shell, an interpreter). The
+ * command decides, and the proxy ends when it does. Any other SIGINT stops
+ * the proxy as SIGTERM does.
+ */
+static int handle_interrupt(int fd, uint32_t mask, void *data) {
+	struct signalfd_siginfo info;
+	while (read(fd, &info, sizeof(info)) == (ssize_t)sizeof(info)) {
+		if (info.ssi_code == SI_KERNEL && command_running() &&
+			getpgid(command_pid) == getpgrp()) {
+			wcp_log(WCP_INFO, "%s from the terminal: left to the command (pid %d)",
+				strsignal(SIGINT), (int)command_pid);
+			continue;
+		}
+		handle_stop(SIGINT, NULL);
+	}
+	return 0;
+}
+
+/** A source for SIGINT (blocked already) on the loop, with its fd; NULL on failure. */
+static struct wl_event_source *add_interrupt_source(struct wl_event_loop *loop, int *fd) {
+	sigset_t mask;
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGINT);
+	*fd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
+	if (*fd < 0) {
+		return NULL;
+	}
+	struct wl_event_source *source =
+		wl_event_loop_add_fd(loop, *fd, WL_EVENT_READABLE, handle_interrupt, NULL);
+	if (source == NULL) {
+		close(*fd);
+		*fd = -1;
+	}
+	return source;
 }
 
 static int handle_child(int sig, void *data) {
@@ -263,9 +306,10 @@ int main(int argc, char *argv[]) {
 		export_display(server->socket_name);
 	}
 	running_server = server;
+	int interrupt_fd = -1;
 	struct wl_event_source *signals[] = {
 		wl_event_loop_add_signal(server->loop, SIGTERM, handle_stop, NULL),
-		wl_event_loop_add_signal(server->loop, SIGINT, handle_stop, NULL),
+		add_interrupt_source(server->loop, &interrupt_fd),
 		wl_event_loop_add_signal(server->loop, SIGCHLD, handle_child, NULL),
 		wl_event_loop_add_signal(server->loop, SIGUSR1, handle_stats, server),
 	};
@@ -309,6 +353,9 @@ out:
 		if (signals[i] != NULL) {
 			wl_event_source_remove(signals[i]);
 		}
+	}
+	if (interrupt_fd >= 0) {
+		close(interrupt_fd);
 	}
 	server_destroy(server);
 	return exit_code;

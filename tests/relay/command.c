@@ -2,11 +2,15 @@
  * wl-cross-proxy as a program: its socket, the command it runs, how it
  * stops and what it passes on to the command (signals, fd limits).
  */
+#include <fcntl.h>
 #include <limits.h>
+#include <pty.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "proc.h"
@@ -108,6 +112,86 @@ TEST_OPTS(stop_signal_goes_to_the_command_first, .timeout_s = 60) {
 	struct wcp_weston *weston = weston_start(NULL);
 	test_assert(stop_with_command(weston, "trap 'exit 7' TERM") == 7);
 	test_assert(stop_with_command(weston, "trap '' TERM") == 128 + SIGKILL);
+	weston_stop(weston);
+}
+
+/** Appends what the pty's master has to read to `text` (a NUL-terminated buffer of `size`). */
+static void drain_pty(int master, char *text, size_t size) {
+	size_t len = strlen(text);
+	ssize_t n;
+	char buf[512];
+	while ((n = read(master, buf, sizeof(buf))) > 0) {
+		size_t room = size - 1 - len;
+		size_t take = (size_t)n < room ? (size_t)n : room;
+		memcpy(text + len, buf, take);
+		len += take;
+		text[len] = '\0';
+	}
+}
+
+/*
+ * Ctrl-C in the terminal the proxy runs a command in: the kernel sends
+ * SIGINT to both, as they share a process group. The command has it
+ * already, so the proxy passes nothing on and kills nothing: a command
+ * that carries on after it (a shell, an interpreter) gets one SIGINT and
+ * keeps running with the proxy. SIGTERM still goes to the command.
+ */
+TEST_OPTS(ctrl_c_in_a_terminal_is_left_to_the_command, .timeout_s = 60) {
+	struct wcp_weston *weston = weston_start(NULL);
+	const char *proxy = getenv("WCP_PROXY");
+	test_assert(proxy != NULL);
+	char host[96], ready[PATH_MAX], count[PATH_MAX];
+	test_format(host, sizeof(host), "--host-display=%s", weston->socket);
+	test_format(ready, sizeof(ready), "%s/command-ready", weston->runtime_dir);
+	test_format(count, sizeof(count), "%s/interrupts", weston->runtime_dir);
+	int master;
+	pid_t pid = forkpty(&master, NULL, NULL, NULL);
+	test_assert(pid >= 0);
+	if (pid == 0) {
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		execl(proxy, proxy, "--device=none", host, "--", "sh", "-c",
+			"trap 'echo interrupted >> \"$0\"' INT; : > \"$1\"; "
+			"while :; do sleep 0.05; done",
+			count, ready, (char *)NULL);
+		_exit(127);
+	}
+	fcntl(master, F_SETFL, O_NONBLOCK);
+	static char output[16384];
+	output[0] = '\0';
+	for (long long deadline = proc_now_ms() + 10000; access(ready, F_OK) != 0;) {
+		test_assert(proc_now_ms() < deadline);
+		drain_pty(master, output, sizeof(output));
+		proc_sleep_ms(10);
+	}
+	// Ctrl-C, as the terminal's line discipline reads it.
+	test_assert(write(master, "\x03", 1) == 1);
+	for (long long deadline = proc_now_ms() + 10000;
+		strstr(output, "from the terminal: left to the command") == NULL;) {
+		if (proc_now_ms() >= deadline) {
+			test_fail("the proxy did not leave Ctrl-C to its command:\n%s", output);
+		}
+		drain_pty(master, output, sizeof(output));
+		proc_sleep_ms(10);
+	}
+	for (long long deadline = proc_now_ms() + 10000; access(count, F_OK) != 0;) {
+		test_assert(proc_now_ms() < deadline);
+		proc_sleep_ms(10);
+	}
+	char *lines = test_read_file(count, NULL);
+	test_assert(lines != NULL && strcmp(lines, "interrupted\n") == 0);
+	free(lines);
+	int status;
+	test_assert(waitpid(pid, &status, WNOHANG) == 0);
+
+	test_assert(kill(pid, SIGTERM) == 0);
+	long long deadline = proc_now_ms() + 15000;
+	while (waitpid(pid, &status, WNOHANG) == 0) {
+		test_assert(proc_now_ms() < deadline);
+		drain_pty(master, output, sizeof(output));
+		proc_sleep_ms(10);
+	}
+	test_assert(WIFEXITED(status) && WEXITSTATUS(status) == 128 + SIGTERM);
+	close(master);
 	weston_stop(weston);
 }
 
