@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <wayland-client-protocol.h>
 #include <wayland-server-protocol.h>
 
 #include "client.h"
@@ -141,6 +142,13 @@ static int dispatch_event(const void *impl, void *target, uint32_t opcode,
 
 static void handle_resource_destroy(struct wl_resource *resource) {
 	struct wcp_object *object = wl_resource_get_user_data(resource);
+	// Dependents still here outlive the owner only as the client goes.
+	struct wcp_object *dependent, *tmp;
+	wl_list_for_each_safe(dependent, tmp, &object->dependents, dependent_link) {
+		wl_list_remove(&dependent->dependent_link);
+		wl_list_init(&dependent->dependent_link);
+	}
+	wl_list_remove(&object->dependent_link);
 	if (object->data_destroy != NULL) {
 		object->data_destroy(object->data);
 	}
@@ -164,6 +172,24 @@ struct wcp_object *forward_from_resource(struct wl_resource *resource) {
 	return meta != NULL && wl_resource_instance_of(resource, meta->interface, &relay_marker)
 		? wl_resource_get_user_data(resource)
 		: NULL;
+}
+
+/** Ends both sides of an object after its host side's destructor event. */
+static void end_pair(struct wcp_object *object);
+
+/**
+ * Ends what the host destroyed with `object` as the guest destroys it:
+ * the host says so only in delete_ids, which libwayland-client keeps to
+ * itself, and each guest resource destroyed here sends the guest its own
+ * delete_id, as the host would have.
+ */
+static void end_dependents(struct wcp_object *object) {
+	struct wcp_object *dependent, *tmp;
+	wl_list_for_each_safe(dependent, tmp, &object->dependents, dependent_link) {
+		wl_list_remove(&dependent->dependent_link);
+		wl_list_init(&dependent->dependent_link);
+		end_pair(dependent);
+	}
 }
 
 bool forward_refuse_errored(
@@ -300,6 +326,7 @@ struct wcp_object *forward_request(struct wcp_object *object, uint32_t opcode,
 	forward_close_fds(types, count, args);
 	if (destructor) {
 		object->proxy = NULL;
+		end_dependents(object);
 		wl_resource_destroy(resource);
 		return NULL;
 	}
@@ -313,7 +340,14 @@ struct wcp_object *forward_request(struct wcp_object *object, uint32_t opcode,
 		wl_resource_post_no_memory(resource);
 		return NULL;
 	}
-	return forward_create(object->client, new_resource, new_proxy);
+	struct wcp_object *created = forward_create(object->client, new_resource, new_proxy);
+	if (created != NULL && opcode == WL_SURFACE_FRAME &&
+		strcmp(object->meta->interface->name, wl_surface_interface.name) == 0) {
+		// A surface destroyed before its frame is shown takes the callback
+		// with it: weston and wlroots send no done for it.
+		wl_list_insert(&object->dependents, &created->dependent_link);
+	}
+	return created;
 }
 
 /** A request on a local object: its interceptor, or the destructor. */
@@ -420,10 +454,11 @@ int forward_dispatch(struct wl_resource *resource, uint32_t opcode, const struct
 	return dispatch_request(&relay_marker, resource, opcode, msg, args);
 }
 
-/** Ends both sides of an object after its host side's destructor event. */
 static void end_pair(struct wcp_object *object) {
-	wl_proxy_destroy(object->proxy);
-	object->proxy = NULL;
+	if (object->proxy != NULL) {
+		wl_proxy_destroy(object->proxy);
+		object->proxy = NULL;
+	}
 	wl_resource_destroy(object->resource);
 }
 
@@ -519,6 +554,8 @@ static struct wcp_object *object_create(
 	object->resource = resource;
 	object->client = client;
 	object->meta = meta;
+	wl_list_init(&object->dependents);
+	wl_list_init(&object->dependent_link);
 	wl_list_insert(&client->objects, &object->link);
 	wl_resource_set_dispatcher(
 		resource, dispatch_request, &relay_marker, object, handle_resource_destroy);

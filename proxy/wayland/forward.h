@@ -34,6 +34,11 @@ struct wcp_object {
 	void (*data_destroy)(void *data); // frees `data` with the object, or when detached
 	bool local; // implemented by the proxy; never has a host side
 	struct wl_list link; // wcp_client.objects
+	// Objects the host destroys with this one and tells the proxy of only
+	// in a delete_id, which libwayland-client keeps to itself: a surface's
+	// frame callbacks. They end with it.
+	struct wl_list dependents; // wcp_object.dependent_link
+	struct wl_list dependent_link; // an owner's dependents, or empty
 };
 
 /**

@@ -238,6 +238,63 @@ static void probe_finish(struct error_probe *probe, struct wcp_relay *relay) {
 	}
 }
 
+/*
+ * A surface destroyed with a frame callback pending: weston destroys the
+ * callback with it, sends no done, and tells only in a delete_id, which
+ * libwayland-client keeps to itself. The proxy ends the guest's callback
+ * too, so that the guest gets its delete_id and reuses both ids, as it
+ * would straight to weston; the proxy would otherwise keep every such
+ * callback, and the guest its id, until the client left.
+ */
+static void check_frame_callback_of_a_destroyed_surface(enum wcp_relay_mode mode) {
+	struct wcp_weston *weston = weston_start(NULL);
+	struct wcp_relay *relay = relay_start(weston, mode);
+	struct error_probe probe;
+	probe_connect_beside(&probe, relay, NULL);
+	for (int round = 0; round < 3; round++) {
+		struct wl_surface *surface = wl_compositor_create_surface(probe.compositor);
+		struct wl_callback *callback = wl_surface_frame(surface);
+		wl_surface_commit(surface);
+		test_assert(wl_display_roundtrip(probe.display) >= 0);
+		uint32_t ids[2] = {wl_proxy_get_id((struct wl_proxy *)surface),
+			wl_proxy_get_id((struct wl_proxy *)callback)};
+		wl_surface_destroy(surface);
+		wl_callback_destroy(callback);
+		// Each round trip's own callback takes a free id and frees it
+		// again; after two, both ids are free whatever their order.
+		test_assert(wl_display_roundtrip(probe.display) >= 0);
+		test_assert(wl_display_roundtrip(probe.display) >= 0);
+		enum { REGIONS = 4 };
+		struct wl_region *regions[REGIONS];
+		bool reused[2] = {false, false};
+		for (int i = 0; i < REGIONS; i++) {
+			regions[i] = wl_compositor_create_region(probe.compositor);
+			uint32_t id = wl_proxy_get_id((struct wl_proxy *)regions[i]);
+			reused[0] = reused[0] || id == ids[0];
+			reused[1] = reused[1] || id == ids[1];
+		}
+		test_log("%s: surface %u %s, callback %u %s", relay_mode_name(mode), ids[0],
+			reused[0] ? "reused" : "not reused", ids[1],
+			reused[1] ? "reused" : "not reused");
+		test_assert(reused[0] && reused[1]);
+		for (int i = 0; i < REGIONS; i++) {
+			wl_region_destroy(regions[i]);
+		}
+		test_assert(wl_display_roundtrip(probe.display) >= 0);
+	}
+	probe_finish(&probe, relay);
+	relay_stop(relay);
+	weston_stop(weston);
+}
+
+TEST(frame_callback_ends_with_its_surface_direct) {
+	check_frame_callback_of_a_destroyed_surface(WCP_RELAY_DIRECT);
+}
+
+TEST(frame_callback_ends_with_its_surface_over_cross_domain) {
+	check_frame_callback_of_a_destroyed_surface(WCP_RELAY_EMU);
+}
+
 TEST(host_protocol_error_reaches_the_guest) {
 	struct wcp_weston *weston = weston_start(NULL);
 	struct wcp_relay *relay = relay_start(weston, WCP_RELAY_DIRECT);
