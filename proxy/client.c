@@ -7,6 +7,7 @@
 #include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 #include <wayland-client.h>
 
@@ -106,16 +107,24 @@ void client_fail(struct wcp_client *client, const char *why) {
 /** Passes the host's protocol error on to the guest object it was about. */
 static void relay_host_error(struct wcp_client *client) {
 	int err = wl_display_get_error(client->host);
-	if (err != EPROTO) {
-		client_fail(client, "the host connection failed");
-		return;
-	}
 	const struct wl_interface *interface;
 	uint32_t id;
 	uint32_t code = wl_display_get_protocol_error(client->host, &interface, &id);
+	// libwayland-client gives an error on wl_display itself an errno of its
+	// code's (EINVAL for invalid_object and invalid_method, ENOMEM...).
+	bool on_display = interface != NULL && strcmp(interface->name, "wl_display") == 0;
+	if (err != EPROTO && !on_display) {
+		client_fail(client, "the host connection failed");
+		return;
+	}
 	struct wcp_object *object = forward_find_host_id(client, id);
 	const char *name = interface != NULL ? interface->name : "unknown";
-	if (object != NULL) {
+	struct wl_resource *display = wl_client_get_object(client->client, 1);
+	if (on_display && display != NULL) {
+		// The display is no relayed object, and is object 1 on both sides.
+		wl_resource_post_error(
+			display, code, "the host compositor raised error %u on wl_display", code);
+	} else if (object != NULL) {
 		wl_resource_post_error(object->resource, code,
 			"the host compositor raised error %u on %s", code, name);
 	} else {

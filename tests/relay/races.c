@@ -32,6 +32,7 @@
 #define HOST_STALL_MS 500
 #define HOST_RELEASE_SCALE 98 // ... and (98) releases the surface's buffers but its newest
 #define HOST_ATTACHES 64
+#define HOST_DISPLAY_ERROR_SCALE 97 // ... and (97) raises invalid_method on wl_display
 
 /*
  * The host: wl_compositor, wl_subcompositor, wl_output,
@@ -40,7 +41,8 @@
  * release were still on its way, and no buffer is released unless asked),
  * libwayland's wl_shm, and a wl_surface.set_buffer_scale(99) stalls it for
  * half a second; set_buffer_scale(98) releases every buffer attached to
- * the surface but the one attached last. The
+ * the surface but the one attached last; set_buffer_scale(97) makes it raise
+ * a protocol error on wl_display itself. The
  * seat has a keyboard without a keymap: its keymap event is of format
  * no_keymap with /dev/null of size 0, as wlroots sends it. SIGUSR1
  * removes the wl_output global;
@@ -109,6 +111,11 @@ static int host_ignore(const void *impl, void *target, uint32_t opcode,
 	struct host *host = wl_resource_get_user_data(resource);
 	if (strcmp(msg->name, "set_buffer_scale") == 0 && args[0].i == HOST_STALL_SCALE) {
 		proc_sleep_ms(HOST_STALL_MS); // reading nothing meanwhile
+	}
+	if (strcmp(msg->name, "set_buffer_scale") == 0 && args[0].i == HOST_DISPLAY_ERROR_SCALE) {
+		wl_resource_post_error(wl_client_get_object(wl_resource_get_client(resource), 1),
+			WL_DISPLAY_ERROR_INVALID_METHOD, "raised on the display");
+		return 0;
 	}
 	host_follow_buffers(host, resource, msg, args);
 	for (const char *p = msg->signature; *p != '\0'; p++) {
@@ -389,6 +396,42 @@ TEST(event_naming_an_object_the_guest_destroyed_is_dropped) {
 	wl_compositor_destroy(compositor);
 	test_assert(wl_display_roundtrip(guest.display) >= 0);
 	guest_stop(&guest);
+}
+
+/*
+ * A host error on wl_display itself reaches the guest on its own
+ * wl_display with the same code, as any other object's error does.
+ */
+static void check_host_error_on_the_display(enum wcp_relay_mode mode) {
+	struct guest guest;
+	guest_start_on(&guest, mode);
+	struct wl_compositor *compositor = wl_registry_bind(
+		guest.registry, guest.compositor_name, &wl_compositor_interface, 4);
+	struct wl_surface *surface = wl_compositor_create_surface(compositor);
+	wl_surface_set_buffer_scale(surface, HOST_DISPLAY_ERROR_SCALE);
+	test_assert(wl_display_roundtrip(guest.display) < 0);
+	int error = wl_display_get_error(guest.display);
+	// libwayland-client's errno for invalid_method on the display.
+	test_assert(error == EINVAL);
+	const struct wl_interface *interface;
+	uint32_t id;
+	uint32_t code = wl_display_get_protocol_error(guest.display, &interface, &id);
+	test_log("%s: %s, error %u on %s@%u", relay_mode_name(mode), strerror(error), code,
+		interface != NULL ? interface->name : "?", id);
+	test_assert(interface == &wl_display_interface && id == 1);
+	test_assert(code == WL_DISPLAY_ERROR_INVALID_METHOD);
+	test_assert(proc_alive(guest.relay->proxy));
+	wl_surface_destroy(surface);
+	wl_compositor_destroy(compositor);
+	guest_stop(&guest);
+}
+
+TEST(host_error_on_the_display_direct) {
+	check_host_error_on_the_display(WCP_RELAY_DIRECT);
+}
+
+TEST(host_error_on_the_display_over_cross_domain) {
+	check_host_error_on_the_display(WCP_RELAY_EMU);
 }
 
 /** What the guest's keyboard was sent as its keymap. */
