@@ -440,16 +440,17 @@ static int connect_wayland(const char *path) {
 static void cmd_init(struct wcp_emu_cd *cd, const uint8_t *cmd, size_t size) {
 	uint32_t query_ring_id, channel_ring_id, channel_type;
 	// RG accepts the 16-, 20- and 36-byte forms and rejects 24 (cross-domain.md 1.3).
+	if (size != 16 && size != 20 && size != 36) {
+		wcp_log(WCP_ERROR, "invalid cross domain command: INIT of %zu bytes", size);
+		return;
+	}
 	memcpy(&query_ring_id, cmd + 8, sizeof(uint32_t));
 	if (size == 16) {
 		memcpy(&channel_type, cmd + 12, sizeof(uint32_t));
 		channel_ring_id = query_ring_id;
-	} else if (size == 20 || size == 36) {
+	} else {
 		memcpy(&channel_ring_id, cmd + 12, sizeof(uint32_t));
 		memcpy(&channel_type, cmd + 16, sizeof(uint32_t));
-	} else {
-		wcp_log(WCP_ERROR, "invalid cross domain command: INIT of %zu bytes", size);
-		return;
 	}
 	if (ring_resource(cd, query_ring_id) == NULL ||
 		(channel_type != WCP_CD_CHANNEL_NONE &&
