@@ -41,6 +41,7 @@ struct wcp_emu_item {
 	size_t pending_cap;
 	bool hang_up; // close once pending is written
 	struct wl_event_source *source; // writable, while data waits
+	bool feeds_emulator; // the reader is one of this emulator's read pipes: never waited for
 };
 
 /*
@@ -56,6 +57,7 @@ struct wcp_emu_read_pipe {
 	int fd;
 	struct wl_event_source *source; // NULL until watched, or after a hang-up while idle
 	bool armed; // the source asks for READABLE
+	struct wl_list host_link; // wcp_emu_host.read_pipes
 };
 
 struct wcp_emu_cd {
@@ -115,6 +117,7 @@ static void read_pipe_destroy(struct wcp_emu_read_pipe *pipe) {
 	}
 	close(pipe->fd);
 	wl_list_remove(&pipe->link);
+	wl_list_remove(&pipe->host_link);
 	free(pipe);
 }
 
@@ -652,6 +655,7 @@ static void cmd_send(struct wcp_emu_cd *cd, const uint8_t *cmd, size_t size) {
 	pipe->id = pipe_id;
 	pipe->fd = pipe_read;
 	wl_list_insert(cd->read_pipes.prev, &pipe->link);
+	wl_list_insert(&cd->host->read_pipes, &pipe->host_link);
 	watch_sources(cd);
 	return;
 
@@ -704,9 +708,43 @@ static void flush_write_pipe(struct wcp_emu_item *item) {
 	}
 }
 
-/** Waits until the pipe's reader has taken enough that `more` bytes fit in the queue. */
-static void wait_for_reader(struct wcp_emu_item *item, size_t more) {
-	while (item->pending_len > 0 && item->pending_len + more > EMU_PIPE_QUEUE_MAX) {
+/**
+ * Whether a host write pipe is one of the emulator's own read pipes, whose
+ * reader is this loop: the host passed a guest's read pipe on to another
+ * guest (or the same one) to fill, as a compositor does with a selection
+ * from one client to another.
+ */
+static bool feeds_own_read_pipe(struct wcp_emu_host *host, struct wcp_emu_item *item) {
+	struct stat st;
+	if (fstat(item->fd, &st) != 0) {
+		return false;
+	}
+	struct wcp_emu_read_pipe *pipe;
+	wl_list_for_each(pipe, &host->read_pipes, host_link) {
+		struct stat own;
+		if (fstat(pipe->fd, &own) == 0 && own.st_ino == st.st_ino &&
+			own.st_dev == st.st_dev) {
+			return true;
+		}
+	}
+	return false;
+}
+
+/**
+ * Waits until the pipe's reader has taken enough that `more` bytes fit in
+ * the queue; not for a reader that is this loop itself, which would wait
+ * for ever: that queue grows instead, as the guest reads through POLLs.
+ */
+static void wait_for_reader(struct wcp_emu_host *host, struct wcp_emu_item *item, size_t more) {
+	if (item->pending_len + more > EMU_PIPE_QUEUE_MAX && !item->feeds_emulator &&
+		feeds_own_read_pipe(host, item)) {
+		wcp_log(WCP_DEBUG,
+			"write pipe %u feeds a read pipe of this emulator: not waited for",
+			item->id);
+		item->feeds_emulator = true;
+	}
+	while (!item->feeds_emulator && item->pending_len > 0 &&
+		item->pending_len + more > EMU_PIPE_QUEUE_MAX) {
 		struct pollfd pfd = {.fd = item->fd, .events = POLLOUT};
 		if (poll(&pfd, 1, -1) < 0) {
 			continue; // EINTR
@@ -778,7 +816,7 @@ static void cmd_write(struct wcp_emu_cd *cd, const uint8_t *cmd, size_t size) {
 		return;
 	}
 	if (w.opaque_data_size > 0) {
-		wait_for_reader(item, w.opaque_data_size);
+		wait_for_reader(cd->host, item, w.opaque_data_size);
 		if (!queue_write(item, cmd + sizeof(w), w.opaque_data_size)) {
 			wcp_log(WCP_ERROR, "out of memory: write pipe %u dropped", w.identifier);
 			item_destroy(item);

@@ -33,6 +33,7 @@ struct wcp_emu_host {
 	struct wl_list resources; // wcp_emu_resource.link
 	uint32_t next_resource_id;
 	struct wl_list draining; // host write pipes of closed contexts, still being written
+	struct wl_list read_pipes; // every context's read pipes (wcp_emu_read_pipe.host_link)
 };
 
 struct wcp_emu_file;

@@ -192,6 +192,7 @@ int main(int argc, char *argv[]) {
 	}
 	wl_list_init(&host.resources);
 	wl_list_init(&host.draining);
+	wl_list_init(&host.read_pipes);
 
 	int status = 1;
 	host.loop = wl_event_loop_create();

@@ -250,17 +250,28 @@ static void assert_write_end_of_pipe(int fd) {
 	test_assert((fcntl(fd, F_GETFL) & O_ACCMODE) == O_WRONLY);
 }
 
-TEST(read_pipe_delivers_read_events_then_hang_up) {
-	struct wcp_emu_fixture f;
-	emu_fixture_start(&f, NULL);
-	emu_fixture_channel(&f, WCP_CD_CHANNEL_WAYLAND);
+/**
+ * A channel whose guest SENDs "receive" with the first read pipe, as
+ * wl_data_offer.receive: the pipe's id, and the write end the host got.
+ */
+static uint32_t channel_with_read_pipe(struct wcp_emu_fixture *f, int *write_end) {
+	emu_fixture_start(f, NULL);
+	emu_fixture_channel(f, WCP_CD_CHANNEL_WAYLAND);
 	uint32_t id = WCP_CD_PIPE_READ_START + 1, type = WCP_CD_ID_READ_PIPE;
-	emu_fixture_send(&f, "receive", 7, &id, &type, 1);
+	emu_fixture_send(f, "receive", 7, &id, &type, 1);
 	uint8_t buf[64];
 	int fds[4], n_fds;
-	test_assert(emu_fixture_host_recv(&f, buf, sizeof(buf), fds, 4, &n_fds, 5000) == 7);
+	test_assert(emu_fixture_host_recv(f, buf, sizeof(buf), fds, 4, &n_fds, 5000) == 7);
 	test_assert(n_fds == 1 && memcmp(buf, "receive", 7) == 0);
 	assert_write_end_of_pipe(fds[0]);
+	*write_end = fds[0];
+	return id;
+}
+
+TEST(read_pipe_delivers_read_events_then_hang_up) {
+	struct wcp_emu_fixture f;
+	int fds[1];
+	uint32_t id = channel_with_read_pipe(&f, &fds[0]);
 	enum { TOTAL = 6000 };
 	uint8_t *data = malloc(TOTAL), *got = malloc(TOTAL);
 	test_assert(data != NULL && got != NULL);
@@ -289,6 +300,54 @@ TEST(read_pipe_delivers_read_events_then_hang_up) {
 	// The pipe is forgotten: nothing more.
 	emu_fixture_poll(&f);
 	test_assert(!emu_fixture_event(&f, 300));
+	test_assert(emu_fixture_stop(&f) == 0);
+}
+
+/*
+ * The host hands a guest's read pipe back to the guest to fill (a
+ * selection offered by one guest client and asked for by another), and
+ * the guest writes 9 MiB before it reads any: more than the emulator
+ * keeps for a pipe before it waits for the reader, but the reader is the
+ * emulator itself, which must not wait for itself. Every byte comes back
+ * in READ events, then the hang-up.
+ */
+TEST_OPTS(read_pipe_filled_through_the_emulator_itself, .timeout_s = 120) {
+	struct wcp_emu_fixture f;
+	int fds[1];
+	uint32_t read_id = channel_with_read_pipe(&f, &fds[0]);
+	// Back to the guest, as wl_data_source.send.
+	emu_fixture_host_send(&f, "send", 4, fds, 1);
+	close(fds[0]);
+	emu_fixture_poll_event(&f);
+	struct wcp_cd_send_receive receive = channel_receive(&f);
+	test_assert(receive.num_identifiers == 1 &&
+		receive.identifier_types[0] == WCP_CD_ID_WRITE_PIPE);
+	uint32_t write_id = receive.identifiers[0];
+
+	enum { CHUNK = 4000, TOTAL = 2400 * CHUNK };
+	uint8_t chunk[CHUNK];
+	for (size_t off = 0; off < TOTAL; off += CHUNK) {
+		for (size_t i = 0; i < CHUNK; i++) {
+			chunk[i] = (uint8_t)((off + i) % 251);
+		}
+		emu_fixture_write(&f, write_id, chunk, CHUNK, off + CHUNK == TOTAL);
+	}
+	size_t have = 0;
+	bool hung_up = false;
+	while (!hung_up) {
+		emu_fixture_poll_event(&f);
+		struct wcp_cd_read_write event;
+		memcpy(&event, f.channel_ring, sizeof(event));
+		test_assert(event.hdr.cmd == WCP_CD_CMD_READ && event.identifier == read_id);
+		const uint8_t *data = f.channel_ring + sizeof(event);
+		for (uint32_t i = 0; i < event.opaque_data_size; i++) {
+			test_assert(data[i] == (uint8_t)((have + i) % 251));
+		}
+		have += event.opaque_data_size;
+		test_assert(have <= TOTAL);
+		hung_up = event.hang_up == 1;
+	}
+	test_assert(have == TOTAL);
 	test_assert(emu_fixture_stop(&f) == 0);
 }
 
