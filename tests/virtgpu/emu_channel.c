@@ -268,6 +268,16 @@ static uint32_t channel_with_read_pipe(struct wcp_emu_fixture *f, int *write_end
 	return id;
 }
 
+/** POLLs for the next event, which must be a READ of pipe `id`; its data follows it on the ring. */
+static struct wcp_cd_read_write next_read(struct wcp_emu_fixture *f, uint32_t id) {
+	emu_fixture_poll_event(f);
+	struct wcp_cd_read_write event;
+	memcpy(&event, f->channel_ring, sizeof(event));
+	test_assert(event.hdr.cmd == WCP_CD_CMD_READ && event.identifier == id);
+	test_assert(event.opaque_data_size <= WCP_CD_MAX_READ_DATA);
+	return event;
+}
+
 TEST(read_pipe_delivers_read_events_then_hang_up) {
 	struct wcp_emu_fixture f;
 	int fds[1];
@@ -283,11 +293,7 @@ TEST(read_pipe_delivers_read_events_then_hang_up) {
 	size_t have = 0;
 	bool hung_up = false;
 	while (!hung_up) {
-		emu_fixture_poll_event(&f);
-		struct wcp_cd_read_write event;
-		memcpy(&event, f.channel_ring, sizeof(event));
-		test_assert(event.hdr.cmd == WCP_CD_CMD_READ && event.identifier == id);
-		test_assert(event.opaque_data_size <= WCP_CD_MAX_READ_DATA);
+		struct wcp_cd_read_write event = next_read(&f, id);
 		test_assert(have + event.opaque_data_size <= TOTAL);
 		memcpy(got + have, f.channel_ring + sizeof(event), event.opaque_data_size);
 		have += event.opaque_data_size;
@@ -335,10 +341,7 @@ TEST_OPTS(read_pipe_filled_through_the_emulator_itself, .timeout_s = 120) {
 	size_t have = 0;
 	bool hung_up = false;
 	while (!hung_up) {
-		emu_fixture_poll_event(&f);
-		struct wcp_cd_read_write event;
-		memcpy(&event, f.channel_ring, sizeof(event));
-		test_assert(event.hdr.cmd == WCP_CD_CMD_READ && event.identifier == read_id);
+		struct wcp_cd_read_write event = next_read(&f, read_id);
 		const uint8_t *data = f.channel_ring + sizeof(event);
 		for (uint32_t i = 0; i < event.opaque_data_size; i++) {
 			test_assert(data[i] == (uint8_t)((have + i) % 251));
